@@ -1,0 +1,109 @@
+"""The ``balanz`` command line.
+
+argparse (stdlib) rather than a CLI library: the command set is small, every subcommand shares ``-c FILE``,
+and one dependency fewer matters for a daemon installed on site controllers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from balanz import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_config_flag(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        required=required,
+        help="site configuration (TOML); without it the built-in default configuration is used",
+    )
+
+
+def _not_yet(issue: int) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        print(
+            f"balanz {args.command}: not available in this version yet (tracked as issue {issue})",
+            file=sys.stderr,
+        )
+        return 2
+
+    return handler
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from balanz.daemon import main_run
+
+    return main_run(args)
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from balanz.config.commands import check_config
+
+    return check_config(args)
+
+
+def _cmd_import_csv(args: argparse.Namespace) -> int:
+    from balanz.config.commands import import_csv
+
+    return import_csv(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="balanz",
+        description="OCPP 1.6J smart-charging server: shares one electrical supply between EV chargers.",
+    )
+    parser.add_argument("--version", action="version", version=f"balanz {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    _add_config_flag(run)
+    run.add_argument("--host", help="listen address (overrides server.host)")
+    run.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    run.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="directory for the store and the monitor socket (overrides their directories)",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a configuration file and print all problems")
+    check.add_argument("file", metavar="FILE", nargs="?", help="the TOML file to check")
+    _add_config_flag(check)
+    check.add_argument(
+        "--dump", action="store_true", help="print the effective configuration, defaults filled in"
+    )
+    check.set_defaults(handler=_cmd_check_config)
+
+    imp = sub.add_parser("import-csv", help="convert the earlier design's CSV model files to TOML")
+    _add_config_flag(imp)
+    imp.add_argument("--groups", metavar="CSV", help="groups.csv")
+    imp.add_argument("--chargers", metavar="CSV", help="chargers.csv")
+    imp.add_argument("--tags", metavar="CSV", help="tags.csv")
+    imp.add_argument("--users", metavar="CSV", help="users.csv (becomes a note)")
+    imp.add_argument("-o", "--output", metavar="FILE", help="write TOML here instead of stdout")
+    imp.set_defaults(handler=_cmd_import_csv)
+
+    for name, issue, text in (
+        ("monitor", 7, "live dashboard attached to a running daemon"),
+        ("status", 7, "print one snapshot of a running daemon"),
+        ("ctl", 7, "send one command to a running daemon"),
+        ("simulate", 4, "simulated chargers and cars for rehearsing a site"),
+        ("sessions", 5, "list or export completed charging sessions"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        _add_config_flag(cmd)
+        cmd.set_defaults(handler=_not_yet(issue))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
