@@ -187,7 +187,8 @@ def test_ex7_restart_pins_then_first_wait_then_probes():
     world = World(s, params, start, state=state)
     first = world.step()
     assert set(first.pinned) == {K("A"), K("B"), K("C")}
-    assert not first.reductions and not first.increases
+    assert not first.reductions
+    assert not first.increases
     world.at(t(10, 0, 12), "call", lambda st: events.charger_connected(st, s, "A", t(10, 0, 12), False), ())
     world.at(t(10, 0, 12), "call", lambda st: events.status_changed(st, K("A"), "Charging", t(10, 0, 12)), ())
     world.at(t(10, 0, 13), "call", lambda st: events.charger_reasserted(st, s, "A", t(10, 0, 13)), ())
