@@ -190,7 +190,7 @@ def next_limit_change(site: Site, state: State, params: Params, now: datetime) -
         if group.external_fallback_a is not None:
             external = state.group(group.id).external
             if external is not None and external.valid_until > now:
-                candidates.append(max(external.valid_until - lead, now + timedelta(microseconds=1)))
+                candidates.append(external.valid_until - lead)
                 candidates.append(external.valid_until)
         for candidate in candidates:
             if candidate > now and (earliest is None or candidate < earliest):

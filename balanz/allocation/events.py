@@ -60,7 +60,15 @@ def offer_accepted(state: State, key: Key, value: int, now: datetime, params: Pa
         if old is not None and value < old:
             settling = (*settling, (old, now + timedelta(seconds=params.wait_after_reduce_s)))
     return _put(
-        state, key, replace(cs, acked=value, changed_at=changed_at, in_flight=in_flight, settling=settling)
+        state,
+        key,
+        replace(
+            cs,
+            acked=value,
+            changed_at=changed_at,
+            in_flight=in_flight,
+            settling=settling,
+        ),
     )
 
 
@@ -92,8 +100,17 @@ def status_changed(state: State, key: Key, status: str, now: datetime) -> State:
         samples = (*samples, Sample(now, (0.0,)))
     new = replace(cs, status=status, samples=samples)
     if not new.active and cs.session is not None:
-        new = replace(new, session=_fresh_session(cs.session))
+        hold = _session_priority(cs)
+        hold = hold if hold is not None else cs.priority_hold
+        new = replace(new, session=_fresh_session(cs.session), priority_hold=hold)
     return _put(state, key, new)
+
+
+def _session_priority(cs: ConnectorState) -> int | None:
+    session = cs.session
+    if session is None:
+        return None
+    return session.override_priority if session.override_priority is not None else session.tag_priority
 
 
 def _fresh_session(session: Session) -> Session:
@@ -115,13 +132,15 @@ def transaction_started(
     """StartTransaction accepted: a new session; the tag's priority is looked up once, now (R6)."""
     tag_priority = site.tag_priorities.get(id_tag.upper()) if id_tag else None
     session = Session(transaction_id, started_at, meter_start_wh, 0.0, tag_priority)
-    return _put(state, key, replace(state.connector(key), session=session))
+    return _put(state, key, replace(state.connector(key), session=session, priority_hold=None))
 
 
 def transaction_stopped(state: State, key: Key, now: datetime) -> State:
     """StopTransaction (R21): the session and everything learnt about the EV end with it."""
     cs = state.connector(key)
-    return _put(state, key, replace(cs, session=None, samples=()))
+    hold = _session_priority(cs)
+    hold = hold if hold is not None else cs.priority_hold
+    return _put(state, key, replace(cs, session=None, samples=(), priority_hold=hold))
 
 
 def meter_values(

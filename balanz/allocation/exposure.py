@@ -102,6 +102,8 @@ def effective_priority(site: Site, connector: Connector, cs: ConnectorState, par
             return session.override_priority
         if session.tag_priority is not None:
             return session.tag_priority
+    elif cs.priority_hold is not None:
+        return cs.priority_hold
     if connector.priority is not None:
         return connector.priority
     charger_priority = site.charger_by_id[connector.charger_id].priority

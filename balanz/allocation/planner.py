@@ -48,6 +48,7 @@ class Plan:
 
     now: datetime
     targets: dict[Key, int]
+    wants: dict[Key, int]
     reductions: tuple[Change, ...]
     increases: tuple[Change, ...]
     pending: tuple[Change, ...]
@@ -217,6 +218,7 @@ def plan(site: Site, state: State, params: Params, now: datetime) -> Plan:
     return Plan(
         now=now,
         targets=targets,
+        wants={key: w.amps for key, w in wants.items()},
         reductions=tuple(reductions),
         increases=tuple(increases),
         pending=tuple(pending),

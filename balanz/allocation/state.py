@@ -62,6 +62,10 @@ class ConnectorState:
 
     ``settling`` holds ``(old value, until)`` for lowerings still inside ``wait_after_reduce_s`` (R17 item
     3). ``offered_a`` is the latest ``Current.Offered`` the charger reported (R17 item 5).
+    ``priority_hold``: the session priority (override or tag) of a session that just ended, kept until
+    the next session starts — otherwise the end of a session would move a still-exposed
+    connector into a lower quota band and break invariant Q without any send. It lasts until the next
+    session starts (an idle connector at 0 A contributes nothing whatever its priority).
     """
 
     status: str | None = None
@@ -72,6 +76,7 @@ class ConnectorState:
     settling: tuple[tuple[int, datetime], ...] = ()
     samples: tuple[Sample, ...] = ()
     offered_a: float | None = None
+    priority_hold: int | None = None
 
     @property
     def sent_value(self) -> int | None:
