@@ -32,9 +32,14 @@ class Want:
 
 def usage_window(cs: ConnectorState, params: Params, now: datetime) -> tuple[Sample, ...]:
     """R9: samples after the last offer change and not older than ``usage_monitoring_interval_s``."""
+    samples = cs.samples
+    if not samples:
+        return samples
     oldest = now - timedelta(seconds=params.usage_monitoring_interval_s)
     changed = cs.changed_at
-    return tuple(s for s in cs.samples if s.at >= oldest and (changed is None or s.at > changed))
+    if changed is not None and changed >= oldest:
+        return tuple(s for s in samples if s.at > changed)
+    return tuple(s for s in samples if s.at >= oldest)
 
 
 def _since_change(cs: ConnectorState, now: datetime) -> float:
@@ -193,18 +198,19 @@ def want(connector: Connector, cs: ConnectorState, params: Params, now: datetime
         wake = window[0].at + timedelta(seconds=params.usage_monitoring_interval_s) + TICK
     for rule in (r10_low_usage(cs, window, params, now), r11_not_drawing(cs, window, params, now, tz)):
         if rule is not None and rule.amps >= 0:
-            return replace(rule, wake=_earliest(rule.wake, wake))
+            return Want(rule.amps, rule.rule, rule.reason, _earliest(rule.wake, wake), rule.session)
         if rule is not None:
             wake = _earliest(wake, rule.wake)
     session, cap_wake = r13_ev_cap(cs, window, params, now)
     ramp = r14_ramp(connector, cs, session or cs.session, window, params, now)
+    rule, reason = ramp.rule, ramp.reason
     if (
         session is not None
         and session.ev_cap is not None
         and session.ev_cap != (cs.session and cs.session.ev_cap)
     ):
-        ramp = replace(ramp, rule="R13", reason=f"EV draws at most {session.ev_cap} A: cap learnt")
-    return replace(ramp, wake=_earliest(_earliest(ramp.wake, cap_wake), wake), session=session)
+        rule, reason = "R13", f"EV draws at most {session.ev_cap} A: cap learnt"
+    return Want(ramp.amps, rule, reason, _earliest(_earliest(ramp.wake, cap_wake), wake), session)
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from balanz.allocation.constraints import Counters, next_limit_change, window_rules
 from balanz.allocation.demand import Want, _earliest, want
@@ -69,6 +69,7 @@ def plan(site: Site, state: State, params: Params, now: datetime) -> Plan:
     """One full allocator run at ``now`` (timezone-aware)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"plan() needs a timezone-aware now, got {now!r}")
+    now = now.astimezone(UTC)
     lead = timedelta(seconds=params.schedule_lead_s)
     counters = Counters(window_rules(site, state, params, now, now + lead), params.quota_mode)
     exposures = all_exposures(site, state, params, now)
@@ -121,7 +122,7 @@ def plan(site: Site, state: State, params: Params, now: datetime) -> Plan:
             elif suspended_groups and any(g in suspended_groups for g in path):
                 amps = cs.sent_value or 0
                 w = Want(amps, "R22", "group suspended by the operator: no increases")
-        wants[key] = replace(w, amps=amps)
+        wants[key] = w if w.amps == amps else Want(amps, w.rule, w.reason, w.wake, w.session)
         priorities[key] = priority
         claims[key] = Claim(key, amps, ids)
 

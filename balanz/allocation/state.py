@@ -25,10 +25,10 @@ class Sample:
 
     at: datetime
     currents: tuple[float, ...]
+    max_a: float = field(init=False, repr=False, compare=False)
 
-    @property
-    def max_a(self) -> float:
-        return max(self.currents) if self.currents else 0.0
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_a", max(self.currents) if self.currents else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
