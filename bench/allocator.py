@@ -9,7 +9,6 @@ accounting, every connector in a charging session with usage samples.
 
 from __future__ import annotations
 
-import os
 import platform
 import random
 import statistics
