@@ -44,6 +44,8 @@ from balanz.allocation.state import State
 CPH = ZoneInfo("Europe/Copenhagen")
 START = datetime(2026, 5, 5, 10, 0, tzinfo=CPH)
 PERMUTATIONS = list(itertools.permutations((0, 1, 2)))
+EXAMPLES = max(2000, settings.default.max_examples or 0)
+"""2,000 examples per property in ``make test``; the soak profile's 20,000 under ``make soak``."""
 
 
 def random_schedule(rnd: random.Random):
@@ -348,13 +350,13 @@ def check_utilisation(site: Site, state: State, params: Params, result: Plan) ->
         assert blocking, f"{now} {key}: target {target} < want {want} with room everywhere"
 
 
-@settings(max_examples=2000)
+@settings(max_examples=EXAMPLES)
 @given(scenarios(well_behaved=False))
 def test_property_sends_never_worsen_any_constraint(scenario):
     drive(scenario, well_behaved=False)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=EXAMPLES)
 @given(scenarios(well_behaved=True))
 def test_property_invariant_holds_at_every_instant_when_chargers_cooperate(scenario):
     drive(scenario, well_behaved=True)
