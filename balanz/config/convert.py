@@ -18,7 +18,8 @@ from typing import Any
 from balanz.config import keys
 from balanz.config.errors import Problem, Severity
 
-_INVALID: Any = object()
+# Returned by converters for a value that was reported as wrong; the field then keeps its default.
+INVALID: Any = object()
 
 
 class Reporter:
@@ -53,7 +54,7 @@ def _strip_optional(hint: Any) -> Any:
 
 
 def convert_scalar(value: Any, hint: Any, key: str, enum_key: str, rep: Reporter) -> Any:
-    """Check one value against its declared type; returns the converted value or ``_INVALID``."""
+    """Check one value against its declared type; returns the converted value or ``INVALID``."""
     hint = _strip_optional(hint)
     if hint is bool:
         if isinstance(value, bool):
@@ -76,7 +77,7 @@ def convert_scalar(value: Any, hint: Any, key: str, enum_key: str, rep: Reporter
         return _datetime(value, key, rep)
     else:
         raise TypeError(f"no conversion for {hint!r} ({key})")
-    return _INVALID
+    return INVALID
 
 
 def _enum(value: str, key: str, enum_key: str, rep: Reporter) -> Any:
@@ -91,7 +92,7 @@ def _enum(value: str, key: str, enum_key: str, rep: Reporter) -> Any:
         rep.warn(key, f'reference spelling, understood as "{legacy}"; write "{legacy}"', value)
         return legacy
     rep.error(key, "must be one of " + ", ".join(f'"{a}"' for a in allowed), value)
-    return _INVALID
+    return INVALID
 
 
 def _datetime(value: Any, key: str, rep: Reporter) -> Any:
@@ -100,13 +101,13 @@ def _datetime(value: Any, key: str, rep: Reporter) -> Any:
             value = datetime.fromisoformat(value)
         except ValueError:
             rep.error(key, "must be an RFC 3339 date-time with a zone offset", value)
-            return _INVALID
+            return INVALID
     if not isinstance(value, datetime):
         rep.error(key, "must be an RFC 3339 date-time with a zone offset", value)
-        return _INVALID
+        return INVALID
     if value.tzinfo is None:
         rep.error(key, "needs a zone offset (e.g. 2027-01-01T00:00:00Z or +01:00)", value)
-        return _INVALID
+        return INVALID
     return value
 
 
@@ -126,7 +127,7 @@ def build(
 
     ``prefix`` is the key path printed in messages (``allocator``, ``charger[2] "X"``), ``enum_prefix`` the
     stable name used to look up enums and retired keys (``allocator``, ``charger``). ``special`` maps field
-    names to converters ``(value, key, rep) -> value | _INVALID`` for fields with a structure of their own.
+    names to converters ``(value, key, rep) -> value | INVALID`` for fields with a structure of their own.
     """
     names = field_names(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -147,36 +148,25 @@ def build(
             converted = special[name](value, key, rep)
         else:
             converted = convert_scalar(value, hints(cls)[name], key, stable, rep)
-        if converted is not _INVALID:
+        if converted is not INVALID:
             out[name] = converted
-    missing = [
+    required = [
         n
-        for n, f in fields.items()
-        if n != "source"
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-        and n not in table
-    ]
-    for name in missing:
-        rep.error(f"{prefix}.{name}" if prefix else name, "required key missing")
-    if missing:
-        return None
-    # A required key present but invalid still blocks construction; the error is already reported.
-    if any(
-        fields[n].default is dataclasses.MISSING
-        and fields[n].default_factory is dataclasses.MISSING
-        and n not in out
         for n in names
-    ):
-        return None
-    return out
+        if fields[n].default is dataclasses.MISSING and fields[n].default_factory is dataclasses.MISSING
+    ]
+    for name in required:
+        if name not in table:
+            rep.error(f"{prefix}.{name}" if prefix else name, "required key missing")
+    # A required key missing or invalid blocks construction; its error is already reported.
+    return out if all(n in out for n in required) else None
 
 
 def string_list(value: Any, key: str, rep: Reporter) -> Any:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     rep.error(key, "must be a list of strings", value)
-    return _INVALID
+    return INVALID
 
 
 def table_list(value: Any, key: str, rep: Reporter) -> list[Mapping[str, Any]] | None:

@@ -68,12 +68,25 @@ def _int(cell: str, where: str, imported: Imported) -> int | None:
     return int(number)
 
 
+def _copy_text(row: Mapping[str, str], column: str, into: dict[str, Any], key: str) -> None:
+    """Blank cells are left out, so the TOML default applies."""
+    if row.get(column):
+        into[key] = row[column]
+
+
+def _copy_int(
+    row: Mapping[str, str], column: str, into: dict[str, Any], key: str, where: str, imported: Imported
+) -> None:
+    number = _int(row.get(column, ""), f"{where} {column}", imported)
+    if number is not None:
+        into[key] = number
+
+
 def convert_groups(rows: Iterable[Mapping[str, str]], imported: Imported) -> None:
     groups = []
     for n, row in enumerate(rows, start=2):
         group: dict[str, Any] = {"id": row.get("group_id", "")}
-        if row.get("description"):
-            group["description"] = row["description"]
+        _copy_text(row, "description", group, "description")
         if row.get("max_allocation"):
             group["max_allocation"] = row["max_allocation"]
         else:
@@ -97,14 +110,9 @@ def convert_chargers(rows: Iterable[Mapping[str, str]], imported: Imported) -> N
         connectors = _int(row.get("no_connectors", ""), f"{where} no_connectors", imported)
         if connectors is not None and connectors != 1:
             charger["connectors"] = connectors
-        conn_max = _int(row.get("conn_max", ""), f"{where} conn_max", imported)
-        if conn_max is not None:
-            charger["max_current_a"] = conn_max
-        priority = _int(row.get("priority", ""), f"{where} priority", imported)
-        if priority is not None:
-            charger["priority"] = priority
-        if row.get("description"):
-            charger["description"] = row["description"]
+        _copy_int(row, "conn_max", charger, "max_current_a", where, imported)
+        _copy_int(row, "priority", charger, "priority", where, imported)
+        _copy_text(row, "description", charger, "description")
         if row.get("auth_sha"):
             imported.auth_sha.append((charger_id, row["auth_sha"]))
         chargers.append(charger)
@@ -116,8 +124,7 @@ def convert_tags(rows: Iterable[Mapping[str, str]], imported: Imported) -> None:
     for n, row in enumerate(rows, start=2):
         where = f"tags.csv line {n}"
         tag: dict[str, Any] = {"id": row.get("id_tag", "").upper()}
-        if row.get("user_name"):
-            tag["user"] = row["user_name"]
+        _copy_text(row, "user_name", tag, "user")
         if row.get("parent_id_tag"):
             tag["parent"] = row["parent_id_tag"].upper()
         status = row.get("status", "")
@@ -130,11 +137,8 @@ def convert_tags(rows: Iterable[Mapping[str, str]], imported: Imported) -> None:
                 f"{where}: tag {tag['id']!r} has status {shown}; written as Blocked (the reference treated "
                 "anything but Activated as Blocked)"
             )
-        priority = _int(row.get("priority", ""), f"{where} priority", imported)
-        if priority is not None:
-            tag["priority"] = priority
-        if row.get("description"):
-            tag["description"] = row["description"]
+        _copy_int(row, "priority", tag, "priority", where, imported)
+        _copy_text(row, "description", tag, "description")
         tags.append(tag)
     imported.document["tag"] = tags
 

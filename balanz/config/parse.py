@@ -13,7 +13,7 @@ from typing import Any
 
 from balanz.config import keys, schema
 from balanz.config.convert import (
-    _INVALID,
+    INVALID,
     Reporter,
     build,
     convert_scalar,
@@ -93,11 +93,11 @@ def parse_settings(
 def _log_levels(value: Any, key: str, rep: Reporter) -> Any:
     if not isinstance(value, dict):
         rep.error(key, 'must be a table of logger name = level, e.g. "ocpp" = "WARNING"', value)
-        return _INVALID
+        return INVALID
     levels: dict[str, str] = {}
     for logger, level in value.items():
         converted = convert_scalar(level, str, f'{key}."{logger}"', "logging.level", rep)
-        if converted is not _INVALID:
+        if converted is not INVALID:
             levels[logger] = converted
     return levels
 
@@ -132,27 +132,39 @@ def parse_entities(doc: Mapping[str, Any], rep: Reporter, into: Entities) -> Non
 
 
 def _group(table: Mapping[str, Any], label: str, rep: Reporter) -> schema.GroupConfig | None:
-    args = build(schema.GroupConfig, table, label, "group", rep, {"slot": _slots})
+    args = build(
+        schema.GroupConfig,
+        table,
+        label,
+        "group",
+        rep,
+        {"slot": _array_of(schema.SlotConfig, "slot", {"quotas": _quotas})},
+    )
     return None if args is None else schema.GroupConfig(**args)
 
 
-def _slots(value: Any, key: str, rep: Reporter) -> Any:
-    tables = table_list(value, key, rep)
-    if tables is None:
-        return _INVALID
-    slots = []
-    for index, table in enumerate(tables, start=1):
-        args = build(schema.SlotConfig, table, f"{key}[{index}]", "slot", rep, {"quotas": _quotas})
-        if args is None:
-            return _INVALID
-        slots.append(schema.SlotConfig(**args))
-    return tuple(slots)
+def _array_of(cls: type, stable: str, special: Mapping[str, Any] | None = None) -> Any:
+    """A converter for a nested array of tables (``[[group.slot]]``, ``[[charger.connector]]``)."""
+
+    def convert(value: Any, key: str, rep: Reporter) -> Any:
+        tables = table_list(value, key, rep)
+        if tables is None:
+            return INVALID
+        items = []
+        for index, table in enumerate(tables, start=1):
+            args = build(cls, table, f"{key}[{index}]", stable, rep, special)
+            if args is None:
+                return INVALID
+            items.append(cls(**args))
+        return tuple(items)
+
+    return convert
 
 
 def _quotas(value: Any, key: str, rep: Reporter) -> Any:
     if not isinstance(value, dict) or not value:
         rep.error(key, "must be a table of priority threshold = amperes, e.g. { 0 = 16, 5 = 48 }", value)
-        return _INVALID
+        return INVALID
     quotas: dict[int, int] = {}
     ok = True
     for threshold, amps in value.items():
@@ -161,15 +173,19 @@ def _quotas(value: Any, key: str, rep: Reporter) -> Any:
             ok = False
             continue
         converted = convert_scalar(amps, int, f"{key}.{threshold}", "", rep)
-        if converted is _INVALID:
+        if converted is INVALID:
             ok = False
             continue
         quotas[int(threshold)] = converted
-    return quotas if ok else _INVALID
+    return quotas if ok else INVALID
 
 
 def _charger(table: Mapping[str, Any], label: str, rep: Reporter) -> schema.ChargerConfig | None:
-    special = {"profile": _profile, "lc": _charger_lc, "connector": _connectors}
+    special = {
+        "profile": _profile,
+        "lc": _charger_lc,
+        "connector": _array_of(schema.ConnectorConfig, "connector"),
+    }
     args = build(schema.ChargerConfig, table, label, "charger", rep, special)
     if args is None:
         return None
@@ -182,7 +198,7 @@ def _charger(table: Mapping[str, Any], label: str, rep: Reporter) -> schema.Char
 def _profile(value: Any, key: str, rep: Reporter) -> Any:
     if not isinstance(value, dict):
         rep.error(key, "must be a table of [profiles] keys", value)
-        return _INVALID
+        return INVALID
     known = tuple(hints(schema.ProfilesConfig))
     out: dict[str, Any] = {}
     for name, item in value.items():
@@ -192,7 +208,7 @@ def _profile(value: Any, key: str, rep: Reporter) -> Any:
         converted = convert_scalar(
             item, hints(schema.ProfilesConfig)[name], f"{key}.{name}", f"profiles.{name}", rep
         )
-        if converted is not _INVALID:
+        if converted is not INVALID:
             out[name] = converted
     return out
 
@@ -200,22 +216,9 @@ def _profile(value: Any, key: str, rep: Reporter) -> Any:
 def _charger_lc(value: Any, key: str, rep: Reporter) -> Any:
     if not isinstance(value, dict):
         rep.error(key, "must be a table", value)
-        return _INVALID
+        return INVALID
     args = build(schema.ChargerLcConfig, value, key, "charger.lc", rep)
-    return _INVALID if args is None else schema.ChargerLcConfig(**args)
-
-
-def _connectors(value: Any, key: str, rep: Reporter) -> Any:
-    tables = table_list(value, key, rep)
-    if tables is None:
-        return _INVALID
-    out = []
-    for index, table in enumerate(tables, start=1):
-        args = build(schema.ConnectorConfig, table, f"{key}[{index}]", "connector", rep)
-        if args is None:
-            return _INVALID
-        out.append(schema.ConnectorConfig(**args))
-    return tuple(out)
+    return INVALID if args is None else schema.ChargerLcConfig(**args)
 
 
 def _tag(table: Mapping[str, Any], label: str, rep: Reporter) -> schema.TagConfig | None:

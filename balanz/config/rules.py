@@ -141,8 +141,11 @@ def _lc(config: schema.Config, rep: Reporter) -> None:
             f"must be ≥ 1 and leave room for 10^8 ids below 2^31 (≤ {2**31 - 1 - 10**8})",
             lc.local_transaction_id_base,
         )
-    if lc.upstream_ca_file:
-        _readable(rep, "lc.upstream_ca_file", lc.upstream_ca_file)
+    if lc.upstream_ca_file and _readable(rep, "lc.upstream_ca_file", lc.upstream_ca_file):
+        try:
+            ssl.create_default_context(cafile=lc.upstream_ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            err("lc.upstream_ca_file", f"does not load as PEM CA certificates: {exc}", lc.upstream_ca_file)
     if not 0 < lc.reconnect_initial_s <= lc.reconnect_max_s:
         err(
             "lc.reconnect_initial_s",

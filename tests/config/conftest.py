@@ -40,6 +40,11 @@ class Site:
     def warnings(self, text: str) -> list[str]:
         return [str(p) for p in self.problems(text) if not p.is_error]
 
+    def reports(self, text: str, severity: str, expected: str) -> bool:
+        """Whether loading ``text`` gives a problem of ``severity`` reading ``balanz.toml: <expected>…``."""
+        found = self.errors(text) if severity == "error" else self.warnings(text)
+        return any(p.startswith(f"balanz.toml: {expected}") for p in found)
+
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:

@@ -106,6 +106,13 @@ def test_upstream_ca_file_must_exist(site):
     ]
 
 
+def test_upstream_ca_file_must_hold_certificates(site):
+    site.write("ca.pem", "not a certificate")
+    errors = site.errors('[lc]\nupstream_ca_file = "ca.pem"')
+    assert len(errors) == 1
+    assert errors[0].startswith("balanz.toml: lc.upstream_ca_file: does not load as PEM CA certificates")
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a test key")
 def test_tls_pair_must_load_as_key_and_certificate(site):
     for name in ("a", "b"):
