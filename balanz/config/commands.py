@@ -28,8 +28,7 @@ EXIT_CONFIG = 2
 
 def _print_problems(problems: Iterable[Problem]) -> None:
     for problem in problems:
-        prefix = "" if problem.is_error else "warning: "
-        print(prefix + str(problem), file=sys.stderr)
+        print(problem, file=sys.stderr)
 
 
 def check_config(args: argparse.Namespace) -> int:

@@ -206,11 +206,15 @@ def _chargers(
             aliases.setdefault(charger.alias, origin)
         if charger.group not in groups:
             at.error("group", f'unknown group "{charger.group}" (known: {known})')
-        elif charger.smart_charging and not any(g in schedules for g in path_to_root(charger.group, config)):
+        elif (
+            charger.smart_charging
+            and charger.charger_max_a is None
+            and not any(g in schedules for g in path_to_root(charger.group, config))
+        ):
             at.warn(
                 "group",
-                f'no group on the path from "{charger.group}" to the root has a max_allocation: '
-                "this charger will not be smart-charged",
+                f'no group on the path from "{charger.group}" to the root has a max_allocation (and the '
+                "charger has no charger_max_a): this charger will not be smart-charged",
             )
         if not 1 <= charger.connectors <= 16:
             at.error("connectors", "must be between 1 and 16", charger.connectors)
@@ -374,4 +378,17 @@ def _idle_limit(
                 f"{total - schedule.min_limit} A more than the group's lowest limit "
                 f"({schedule.min_limit} A); "
                 "lower profiles.idle_limit_a (0 = fail-closed) or raise the limit",
+            )
+    # charger_max_a is an implicit allocation group of the charger's own connectors (model.md §1.2).
+    for charger, origin in entities.charger:
+        if charger.charger_max_a is None or not charger.smart_charging:
+            continue
+        total = idle(charger) * charger.connectors
+        if total > charger.charger_max_a:
+            _where("charger", charger.id, origin, sink).error(
+                "charger_max_a",
+                f"its idle connectors may draw {total} A at profiles.idle_limit_a, "
+                f"{total - charger.charger_max_a} A more than charger_max_a; "
+                "lower the idle limit or raise charger_max_a",
+                charger.charger_max_a,
             )

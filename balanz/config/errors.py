@@ -52,7 +52,8 @@ class Problem:
         return self.severity is Severity.ERROR
 
     def __str__(self) -> str:
-        text = f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
+        message = self.message if self.is_error else f"warning: {self.message}"
+        text = f"{self.file}: {self.key}: {message}" if self.key else f"{self.file}: {message}"
         if self.value is not _MISSING:
             text += f"; got {show_value(self.value)}"
         return text

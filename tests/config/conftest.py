@@ -42,6 +42,9 @@ class Site:
 
     def reports(self, text: str, severity: str, expected: str) -> bool:
         """Whether loading ``text`` gives a problem of ``severity`` reading ``balanz.toml: <expected>…``."""
+        if severity == "warning":
+            key, _, message = expected.partition(": ")
+            expected = f"{key}: warning: {message}"
         found = self.errors(text) if severity == "error" else self.warnings(text)
         return any(p.startswith(f"balanz.toml: {expected}") for p in found)
 

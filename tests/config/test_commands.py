@@ -76,7 +76,7 @@ def test_check_config_prints_all_errors_then_warnings_and_exits_2(tmp_path, monk
     assert err == [
         'balanz.toml: allocater: unknown section (did you mean "allocator"?)',
         "balanz.toml: server.port: must be between 0 and 65535; got -1",
-        "warning: balanz.toml: allocator.min_allocation_a: IEC 61851 sets 6 A as the lowest current a car "
+        "balanz.toml: allocator.min_allocation_a: warning: IEC 61851 sets 6 A as the lowest current a car "
         "must accept; got 8",
         "balanz.toml: 2 error(s); balanz would not start with this file",
     ]
@@ -87,7 +87,7 @@ def test_check_config_prints_warnings_of_a_usable_file(tmp_path, monkeypatch, ca
     write(tmp_path / "balanz.toml", "[allocator]\nmin_allocation_a = 8\n")
     assert main(["check-config", "balanz.toml"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.startswith("warning: balanz.toml: allocator.min_allocation_a")
+    assert captured.err.startswith("balanz.toml: allocator.min_allocation_a: warning: IEC 61851")
     assert captured.out == "balanz.toml: OK (1 warning(s))\n"
 
 

@@ -291,8 +291,9 @@ CASES = [
         "uncontrolled charger warns",
         '[[group]]\nid = "Default"\n[[charger]]\nid = "C1"\ngroup = "Default"',
         W,
-        'charger[1] "C1".group: no group on the path from "Default" to the root has a max_allocation: '
-        "this charger "
+        'charger[1] "C1".group: no group on the path from "Default" to the root has a max_allocation '
+        "(and the "
+        "charger has no charger_max_a): this charger "
         "will not be smart-charged",
     ),
     # tags
@@ -370,6 +371,14 @@ CASES = [
         "group's lowest limit (10 A)",
     ),
     (
+        "idle limit fits charger_max_a",
+        '[profiles]\nidle_limit_a = 6\n[[group]]\nid = "G"\n'
+        '[[charger]]\nid = "C1"\ngroup = "G"\nconnectors = 2\n'
+        "charger_max_a = 10",
+        E,
+        'charger[1] "C1".charger_max_a: its idle connectors may draw 12 A at profiles.idle_limit_a, 2 A more',
+    ),
+    (
         "entity arrays are arrays of tables",
         '[group]\nid = "G"',
         E,
@@ -387,6 +396,11 @@ CASES = [
 @pytest.mark.parametrize(("rule", "text", "severity", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_rule(site, rule, text, severity, expected):
     assert site.reports(text, severity, expected), (rule, site.problems(text))
+
+
+def test_charger_max_a_makes_a_charger_controlled(site):
+    text = '[[group]]\nid = "Default"\n[[charger]]\nid = "C1"\ngroup = "Default"\ncharger_max_a = 16'
+    assert site.problems(text) == ()
 
 
 def test_charger_id_may_contain_a_space(site):

@@ -23,6 +23,11 @@ def test_problem_prints_file_key_problem_and_value():
     )
 
 
+def test_warning_says_so_after_the_key():
+    problem = Problem("b.toml", "allocator.min_allocation_a", "IEC 61851 …", Severity.WARNING, 8)
+    assert str(problem) == "b.toml: allocator.min_allocation_a: warning: IEC 61851 …; got 8"
+
+
 def test_problem_without_value_has_no_got():
     assert str(Problem("a.toml", "x.y", "bad")) == "a.toml: x.y: bad"
 
@@ -130,7 +135,8 @@ def test_reference_spelling_of_charging_call_is_accepted_with_a_warning(site):
     )
     assert loaded.config.lc.server_charging_call == "accept"
     assert [str(w) for w in loaded.warnings] == [
-        'balanz.toml: lc.server_charging_call: reference spelling, understood as "accept"; write "accept"; '
+        'balanz.toml: lc.server_charging_call: warning: reference spelling, understood as "accept"; '
+        'write "accept"; '
         'got "Accepted"'
     ]
 

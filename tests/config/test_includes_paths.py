@@ -58,7 +58,7 @@ def test_duplicate_ids_across_files_name_both_files(site):
 
 def test_include_pattern_matching_nothing_is_a_warning(site):
     assert site.warnings('[model]\ninclude = ["sites/*.toml"]') == [
-        'balanz.toml: model.include: pattern matches no file; got "sites/*.toml"'
+        'balanz.toml: model.include: warning: pattern matches no file; got "sites/*.toml"'
     ]
 
 
