@@ -11,9 +11,9 @@ import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
-from balanz.allocation.schedule import ScheduleError, parse_schedule, schedule_from_slots
+from balanz.allocation.schedule import Schedule, ScheduleError, parse_schedule, schedule_from_slots
 from balanz.config import schema
 from balanz.config.convert import Reporter
 from balanz.config.parse import Entities, Origin
@@ -21,12 +21,6 @@ from balanz.config.rules import check_profile, ws_url_problem
 
 GROUP_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 PHASES = ("L1", "L2", "L3")
-
-
-class Schedule(Protocol):
-    min_limit: int
-    max_limit: int
-    lowest_threshold_max: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +111,24 @@ def _groups(config: schema.Config, entities: Entities, sink: list[Any]) -> dict[
     return schedules
 
 
+def group_schedule(group: schema.GroupConfig) -> Schedule | None:
+    """The group's schedule from either spelling; None for a group without a limit.
+
+    Raises ``ScheduleError``; a configuration that passed ``load_config`` never does.
+    """
+    if group.max_allocation is not None:
+        return parse_schedule(group.max_allocation)
+    if group.slot:
+        return schedule_from_slots([(s.time, s.days, s.quotas) for s in group.slot])
+    return None
+
+
 def _schedule(group: schema.GroupConfig, at: Located) -> Schedule | None:
     if group.max_allocation is not None and group.slot:
         at.error("slot", "max_allocation and [[group.slot]] tables are mutually exclusive; keep one")
         return None
     try:
-        if group.max_allocation is not None:
-            return parse_schedule(group.max_allocation)
-        if group.slot:
-            return schedule_from_slots([(s.time, s.days, s.quotas) for s in group.slot])
+        return group_schedule(group)
     except ScheduleError as exc:
         field = "max_allocation" if group.max_allocation is not None else "slot"
         for problem in exc.problems:

@@ -18,6 +18,7 @@ from typing import Any
 from balanz.config import keys, schema
 from balanz.config.convert import Reporter
 from balanz.config.defaults import apply_overrides, default_config
+from balanz.config.entity_rules import group_schedule
 from balanz.config.errors import ConfigError, Problem, Severity
 from balanz.config.parse import Entities, parse_entities, parse_settings
 from balanz.config.validate import LoadedConfig, fill_socket_default, finish, validate
@@ -138,5 +139,6 @@ __all__ = [
     "Severity",
     "apply_overrides",
     "default_config",
+    "group_schedule",
     "load_config",
 ]

@@ -467,3 +467,16 @@ def test_reference_sample_groups_load(site):
     id = "Default"
     """
     assert [g.id for g in site.load(text).config.group] == ["HQ", "RR1", "RR2", "Default"]
+
+
+def test_group_schedule_reads_both_spellings(site):
+    from balanz.config.loader import group_schedule
+
+    groups = site.load(
+        '[[group]]\nid = "A"\nmax_allocation = "*>0=16:5=32"\n'
+        '[[group]]\nid = "B"\n[[group.slot]]\ntime = "*"\nquotas = { 0 = 16, 5 = 32 }\n[[group]]\nid = "C"'
+    ).config.group
+    a, b, c = (group_schedule(g) for g in groups)
+    assert (a.min_limit, a.max_limit, a.lowest_threshold_max) == (32, 32, 0)
+    assert (b.min_limit, b.max_limit) == (32, 32)
+    assert c is None
