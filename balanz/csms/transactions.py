@@ -4,7 +4,7 @@ Every function here is pure: it gets the live transactions and recently closed s
 and returns a plan saying what to persist and what to answer. The shell assigns transaction ids from the
 store's counter, commits records durably, then answers — in that order — so nothing here can lose data.
 
-Cases covered:
+The records themselves live in ``balanz.csms.sessions``. Cases covered:
 - StartTransaction retried after a reconnect (same connector, idTag, meterStart, timestamp within
   ``DUPLICATE_TOLERANCE_S``) → the open transaction's id again, nothing new recorded;
 - a different start on a connector with an open transaction → the old one is closed ``Superseded``;
@@ -35,184 +35,21 @@ from balanz.csms.meter_values import (
     parse_transaction_data,
     summarize,
 )
+from balanz.csms.sessions import (
+    LiveTransaction,
+    SessionRecord,
+    amend_record,
+    apply_meter,
+    close_transaction,
+    supersede,
+    synthesized_transaction,
+)
 from balanz.csms.tags import ACCEPTED, DEFAULT_CSMS, AuthDecision, normalize_id_tag
 
 logger = logging.getLogger(__name__)
 
 DUPLICATE_TOLERANCE_S = 2.0
-IMPLAUSIBLE_ENERGY_WH = 500_000.0
 DEFAULT_STOP_REASON = "Local"
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One point of a session's history: an implemented offer, a measured usage, or both."""
-
-    t: datetime
-    offered_a: float | None = None
-    usage_a: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LiveTransaction:
-    charger_id: str
-    connector_id: int
-    transaction_id: int
-    id_tag: str
-    start_time: datetime
-    received_at: datetime
-    meter_start_wh: float | None
-    user_name: str = ""
-    parent_id_tag: str | None = None
-    priority: int | None = None
-    priority_source: str = "default"
-    last_register_wh: float | None = None
-    last_seen: datetime | None = None
-    end_register_wh: float | None = None
-    history: tuple[HistoryEntry, ...] = ()
-    flags: frozenset[str] = frozenset()
-
-    @property
-    def energy_wh(self) -> float | None:
-        if self.meter_start_wh is None or self.last_register_wh is None:
-            return None
-        return self.last_register_wh - self.meter_start_wh
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """The append-only session record of model.md §5.2 (alias and group are filled in by the shell)."""
-
-    session_id: str
-    charger_id: str
-    connector_id: int
-    transaction_id: int
-    id_tag: str
-    user_name: str
-    parent_id_tag: str | None
-    stop_id_tag: str | None
-    start_time: datetime
-    end_time: datetime
-    duration_s: float
-    meter_start_wh: float | None
-    meter_stop_wh: float | None
-    energy_wh: float | None
-    stop_reason: str
-    priority: int | None
-    priority_source: str
-    max_offer_a: float | None
-    mean_usage_a: float | None
-    max_usage_a: float | None
-    history: tuple[HistoryEntry, ...]
-    flags: frozenset[str] = frozenset()
-    alias: str | None = None
-    group_id: str | None = None
-
-
-def session_id(charger_id: str, connector_id: int, transaction_id: int, start: datetime) -> str:
-    """Unique even when a transaction-id counter restarts: the start time is part of it."""
-    return f"{charger_id}/{connector_id}/{transaction_id}/{start.strftime('%Y%m%dT%H%M%SZ')}"
-
-
-def add_usage(
-    history: tuple[HistoryEntry, ...], at: datetime, usage_a: float, min_change_a: float
-) -> tuple[HistoryEntry, ...]:
-    """Thinning of model.md §5.2: a usage entry only when it moved ≥ ``min_change_a`` since the last one."""
-    last = next((h.usage_a for h in reversed(history) if h.usage_a is not None), None)
-    if last is not None and abs(usage_a - last) < min_change_a:
-        return history
-    return (*history, HistoryEntry(at, usage_a=usage_a))
-
-
-def record_offer(tx: LiveTransaction, at: datetime, offered_a: float) -> LiveTransaction:
-    """An implemented offer change goes to the history (unchanged offers add nothing)."""
-    last = next((h.offered_a for h in reversed(tx.history) if h.offered_a is not None), None)
-    if last == offered_a:
-        return tx
-    return replace(tx, history=(*tx.history, HistoryEntry(at, offered_a=offered_a)))
-
-
-def apply_meter(tx: LiveTransaction, samples: Iterable[MeterSample], min_change_a: float) -> LiveTransaction:
-    """Session values from meter samples (flows.md §2.8 rules 8, 11)."""
-    for s in sorted(samples, key=lambda s: s.at):
-        if s.begin_register_wh is not None and not tx.meter_start_wh:
-            tx = replace(tx, meter_start_wh=s.begin_register_wh, flags=tx.flags - {"partial"})
-        if s.end_register_wh is not None:
-            tx = replace(tx, end_register_wh=s.end_register_wh)
-        if s.register_wh is not None and (tx.last_seen is None or s.at >= tx.last_seen):
-            tx = replace(tx, last_register_wh=s.register_wh)
-        if s.usage_a is not None:
-            tx = replace(tx, history=add_usage(tx.history, s.at, s.usage_a, min_change_a))
-        if tx.last_seen is None or s.at > tx.last_seen:
-            tx = replace(tx, last_seen=s.at)
-    return tx
-
-
-def _usage_summary(history: Sequence[HistoryEntry], end: datetime) -> tuple[float | None, float | None]:
-    """(time-weighted mean, max) of usage: each entry holds until the next one or the session end."""
-    points = [(h.t, h.usage_a) for h in history if h.usage_a is not None]
-    if not points:
-        return None, None
-    peak = max(u for _, u in points)
-    weighted = 0.0
-    total = 0.0
-    for (t, usage), nxt in zip(points, [*points[1:], (end, None)], strict=True):
-        span = max((nxt[0] - t).total_seconds(), 0.0)
-        weighted += usage * span
-        total += span
-    mean = weighted / total if total > 0 else sum(u for _, u in points) / len(points)
-    return mean, peak
-
-
-def close_transaction(
-    tx: LiveTransaction,
-    *,
-    end_time: datetime,
-    meter_stop_wh: float | None,
-    reason: str,
-    stop_id_tag: str | None = None,
-    extra_flags: Iterable[str] = (),
-) -> SessionRecord:
-    """The session record for ``tx`` ending now, with energy, summaries and plausibility flags."""
-    flags = set(tx.flags) | set(extra_flags)
-    if tx.meter_start_wh is None:
-        flags.add("partial")
-    energy = None if tx.meter_start_wh is None or meter_stop_wh is None else meter_stop_wh - tx.meter_start_wh
-    if energy is not None and not 0 <= energy <= IMPLAUSIBLE_ENERGY_WH:
-        flags.add("implausible_energy")
-    mean, peak = _usage_summary(tx.history, end_time)
-    offers = [h.offered_a for h in tx.history if h.offered_a is not None]
-    return SessionRecord(
-        session_id=session_id(tx.charger_id, tx.connector_id, tx.transaction_id, tx.start_time),
-        charger_id=tx.charger_id,
-        connector_id=tx.connector_id,
-        transaction_id=tx.transaction_id,
-        id_tag=tx.id_tag,
-        user_name=tx.user_name,
-        parent_id_tag=tx.parent_id_tag,
-        stop_id_tag=stop_id_tag,
-        start_time=tx.start_time,
-        end_time=end_time,
-        duration_s=max((end_time - tx.start_time).total_seconds(), 0.0),
-        meter_start_wh=tx.meter_start_wh,
-        meter_stop_wh=meter_stop_wh,
-        energy_wh=energy,
-        stop_reason=reason,
-        priority=tx.priority,
-        priority_source=tx.priority_source,
-        max_offer_a=max(offers) if offers else None,
-        mean_usage_a=mean,
-        max_usage_a=peak,
-        history=tx.history,
-        flags=frozenset(flags),
-    )
-
-
-def _supersede(old: LiveTransaction, fallback_end: datetime) -> SessionRecord:
-    stop = old.last_register_wh if old.last_register_wh is not None else old.meter_start_wh
-    return close_transaction(
-        old, end_time=old.last_seen or fallback_end, meter_stop_wh=stop, reason="Superseded"
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -297,7 +134,7 @@ def decide_start(
     return StartPlan(
         pending,
         auth,
-        superseded=_supersede(open_tx, start) if open_tx is not None else None,
+        superseded=supersede(open_tx, start) if open_tx is not None else None,
         queued_offline=queued,
         new_connector=not known_connector,
         warnings=tuple(warnings),
@@ -376,34 +213,17 @@ def decide_stop(
         if old.stop_reason not in ("Timeout", "Superseded"):
             warnings.append(f"StopTransaction for transaction {tx_id} repeated; already recorded")
             return StopPlan("duplicate", old, answer, warnings=tuple(warnings))
-        energy = None if old.meter_start_wh is None or stop_wh is None else stop_wh - old.meter_start_wh
-        flags = set(old.flags) | {"amended"}
-        if energy is not None and not 0 <= energy <= IMPLAUSIBLE_ENERGY_WH:
-            flags.add("implausible_energy")
-        amended = replace(
-            old,
-            end_time=end,
-            duration_s=max((end - old.start_time).total_seconds(), 0.0),
-            meter_stop_wh=stop_wh,
-            energy_wh=energy,
-            stop_reason=reason,
-            stop_id_tag=stop_tag,
-            flags=frozenset(flags),
-        )
+        amended = amend_record(old, end_time=end, meter_stop_wh=stop_wh, reason=reason, stop_id_tag=stop_tag)
         return StopPlan("amend", amended, answer, warnings=tuple(warnings))
     warnings.append(f"StopTransaction for unknown transaction {tx_id}: recorded as synthesized session")
-    begin = next((s for s in samples if s.begin_register_wh is not None), None)
-    first = next((s for s in samples if s.register_wh is not None), None)
-    start_wh = begin.begin_register_wh if begin else (first.register_wh if first else None)
-    orphan = LiveTransaction(
+    orphan = synthesized_transaction(
+        samples,
         charger_id=charger_id,
         connector_id=0,
         transaction_id=tx_id,
         id_tag=stop_tag or "",
-        start_time=begin.at if begin else (samples[0].at if samples else end),
-        received_at=now,
-        meter_start_wh=start_wh,
-        flags=frozenset({"synthesized"} | (set() if begin else {"partial"})),
+        fallback_start=end,
+        now=now,
     )
     orphan = apply_meter(orphan, samples, min_usage_change_a)
     record = close_transaction(
@@ -452,37 +272,25 @@ def decide_meter_values(
         last = max(samples, key=lambda s: s.at)
         registers = [s for s in samples if s.register_wh is not None]
         stop_wh = max(registers, key=lambda s: s.at).register_wh if registers else old.meter_stop_wh
-        energy = None if old.meter_start_wh is None or stop_wh is None else stop_wh - old.meter_start_wh
-        amended = replace(
-            old,
-            end_time=max(old.end_time, last.at),
-            duration_s=max((max(old.end_time, last.at) - old.start_time).total_seconds(), 0.0),
-            meter_stop_wh=stop_wh,
-            energy_wh=energy,
-            flags=old.flags | {"amended"},
-        )
+        amended = amend_record(old, end_time=max(old.end_time, last.at), meter_stop_wh=stop_wh)
         return MeterPlan("amend", live_on_connector, record=amended)
     if not connector_active:
         warning = f"MeterValues for unknown transaction {transaction_id} on idle connector {connector_id}"
         return MeterPlan("inactive", live_on_connector, warnings=(warning,))
-    ordered = sorted(samples, key=lambda s: s.at)
-    begin = next((s for s in ordered if s.begin_register_wh is not None), None)
-    first = next((s for s in ordered if s.register_wh is not None), None)
-    synthesized = LiveTransaction(
+    synthesized = synthesized_transaction(
+        samples,
         charger_id=charger_id,
         connector_id=connector_id,
         transaction_id=transaction_id,
         id_tag="",
-        start_time=begin.at if begin else (ordered[0].at if ordered else now),
-        received_at=now,
-        meter_start_wh=begin.begin_register_wh if begin else (first.register_wh if first else None),
-        flags=frozenset({"synthesized"} | (set() if begin else {"partial"})),
+        fallback_start=now,
+        now=now,
     )
-    superseded = _supersede(live_on_connector, now) if live_on_connector is not None else None
+    superseded = supersede(live_on_connector, now) if live_on_connector is not None else None
     warning = f"MeterValues reveal transaction {transaction_id} on connector {connector_id}; synthesized"
     return MeterPlan(
         "synthesize",
-        apply_meter(synthesized, ordered, min_usage_change_a),
+        apply_meter(synthesized, samples, min_usage_change_a),
         superseded=superseded,
         warnings=(warning,),
     )
