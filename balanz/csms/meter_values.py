@@ -307,9 +307,11 @@ def _total_power(values: Sequence[Sample]) -> float | None:
 
 
 def _amps_from_watts(watts: float, voltages: Phases3, settings: MeterSettings) -> float:
-    measured = [v for v in voltages if v is not None and v > 0]
+    """Per-phase amperes from total watts. Idle meters report a few negative watts; that is 0 A. Measured
+    voltages outside 100–500 V (Zaptec reports 0.1 V when idle) fall back to the configured voltage."""
+    measured = [v for v in voltages if v is not None and 100 <= v <= 500]
     volts = sum(measured) / len(measured) if measured else settings.voltage_v
-    return watts / (volts * settings.phases)
+    return max(watts, 0.0) / (volts * settings.phases)
 
 
 def _register(values: Sequence[Sample]) -> float | None:
@@ -433,6 +435,7 @@ class ConnectorMeter:
     power_w: Stamped | None = None
     register_wh: Stamped | None = None
     voltage_v: Phases3 = _NO_PHASES
+    voltage_at: datetime | None = None
     soc_percent: Stamped | None = None
     usage_history: tuple[Stamped, ...] = field(default=())
 
@@ -462,8 +465,8 @@ def apply_samples(
                 usage_a=_newer(meter.usage_a, s.usage_a, s.at),
                 usage_phases_a=s.usage_phases_a if newest else meter.usage_phases_a,
             )
-        if any(v is not None for v in s.voltage_v):
-            meter = replace(meter, voltage_v=s.voltage_v)
+        if any(v is not None for v in s.voltage_v) and (meter.voltage_at is None or meter.voltage_at <= s.at):
+            meter = replace(meter, voltage_v=s.voltage_v, voltage_at=s.at)
         meter = replace(
             meter,
             offered_a=_newer(meter.offered_a, s.offered_a, s.at),

@@ -88,7 +88,12 @@ class ConnectorStatus:
 
     @property
     def faulted(self) -> bool:
-        return self.status == "Faulted" or self.error_code != "NoError"
+        return self.status == "Faulted"
+
+    @property
+    def has_error(self) -> bool:
+        """An error code other than NoError; chargers also send warnings this way while charging on."""
+        return self.error_code != "NoError"
 
     @property
     def unavailable(self) -> bool:

@@ -203,7 +203,8 @@ def decide_stop(
 
     if tx_id in live:
         tx = apply_meter(live[tx_id], samples, min_usage_change_a)
-        stop_wh = stop_wh if stop_wh is not None else tx.last_register_wh
+        if stop_wh is None:
+            stop_wh = tx.end_register_wh if tx.end_register_wh is not None else tx.last_register_wh
         record = close_transaction(
             tx, end_time=end, meter_stop_wh=stop_wh, reason=reason, stop_id_tag=stop_tag
         )

@@ -405,3 +405,50 @@ def test_any_sampled_value_parses_or_is_explained(raw):
 def test_decimal_text_round_trips(x):
     assert parse_number(repr(x)) == x
     assert parse_number(x) == x
+
+
+def test_older_voltage_does_not_overwrite_newer():
+    new = MeterSample(at=T0, voltage_v=(231.0, None, None))
+    old = MeterSample(at=T0 - timedelta(minutes=1), voltage_v=(220.0, None, None))
+    meter = apply_samples(ConnectorMeter(), [new, old])
+    assert meter.voltage_v == (231.0, None, None)
+    assert meter.voltage_at == T0
+
+
+_sampled = st.fixed_dictionaries(
+    {"value": st.one_of(st.text(max_size=8), st.floats(), st.integers(-(10**6), 10**6))},
+    optional={
+        "measurand": st.sampled_from(["Current.Import", "Current.Offered", "Power.Active.Import", "Voltage",
+                                      "Energy.Active.Import.Register", "Power.Offered", "SoC", "Bogus"]),
+        "unit": st.sampled_from(["A", "W", "kW", "Wh", "kWh", "V", "Percent", "mA"]),
+        "phase": st.sampled_from(["L1", "L2", "L3", "N", "L1-N", "L1-L2", "L9"]),
+        "location": st.sampled_from(["Outlet", "Body", "Inlet", "EV", "Cable"]),
+        "context": st.sampled_from(["Sample.Periodic", "Transaction.Begin", "Transaction.End", "Trigger"]),
+    },
+)  # fmt: skip
+
+
+@given(st.lists(st.lists(_sampled, min_size=1, max_size=8), min_size=1, max_size=4))
+def test_any_message_summarizes_without_error(elements):
+    payload = {
+        "connectorId": 1,
+        "meterValue": [
+            {"timestamp": f"2025-03-04T10:0{i}:00Z", "sampledValue": sampled}
+            for i, sampled in enumerate(elements)
+        ],
+    }
+    parsed = parse_meter_values(payload)
+    samples, _ = summarize_all(parsed.readings, MeterSettings(), received_at=T0, clock_skew_tolerance_s=300)
+    meter = apply_samples(ConnectorMeter(), samples)
+    for s in samples:
+        assert s.usage_a is None or s.usage_a >= 0
+        assert s.offered_a is None or s.offered_a >= 0
+    assert len(meter.usage_history) == sum(s.usage_a is not None for s in samples)
+
+
+def test_implausible_measured_voltage_not_used_for_power_fallback():
+    sample, _ = _one(
+        {"value": "6900", "measurand": "Power.Active.Import", "unit": "W"},
+        {"value": "0.1", "measurand": "Voltage", "phase": "L1"},
+    )
+    assert sample.usage_a == pytest.approx(10.0)

@@ -76,7 +76,8 @@ def test_faulted_and_error_codes():
     assert state.faulted
     assert (state.error_code, state.info, state.vendor_error_code) == ("GroundFailure", "RCD tripped", "E42")
     state, _ = run(note("Charging", error="HighTemperature"))
-    assert state.faulted
+    assert not state.faulted
+    assert state.has_error
     assert state.charging
 
 
