@@ -299,6 +299,7 @@ def _unphased(values: Sequence[Sample]) -> float | None:
 
 
 def _total_power(values: Sequence[Sample]) -> float | None:
+    """The unphased value, else the sum over L1–L3 (power and registers add up over phases)."""
     total = _unphased(values)
     if total is not None:
         return total
@@ -317,12 +318,9 @@ def _amps_from_watts(watts: float, voltages: Phases3, settings: MeterSettings) -
 def _register(values: Sequence[Sample]) -> float | None:
     """Unphased register, else the sum of L1–L3, else a register tagged ``N`` (myenergi zappi sends its
     only register so; on a 1-phase charger that is the whole energy)."""
-    unphased = _unphased(values)
-    if unphased is not None:
-        return unphased
-    phased = [v for v in _per_phase(values) if v is not None]
-    if phased:
-        return sum(phased)
+    total = _total_power(values)
+    if total is not None:
+        return total
     neutral = [s.value for s in values if s.phase == "N" and s.value is not None]
     return max(neutral) if neutral else None
 
@@ -380,30 +378,49 @@ def summarize(reading: MeterReading, settings: MeterSettings | None = None) -> M
     )
 
 
-def clock_offset(readings: Sequence[MeterReading], received_at: datetime, tolerance_s: float) -> timedelta:
+def clock_offset(
+    readings: Sequence[MeterReading], received_at: datetime, tolerance_s: float, *, backlog: bool = False
+) -> timedelta:
     """How far to shift a message's timestamps so its newest reading is not beyond the skew tolerance.
 
     flows.md §2.8 rule 9 replaces an implausible timestamp by the receive time. Shifting the whole message
     by the newest reading's error does that for the newest reading and keeps older readings of an offline
     batch in order and spaced as the charger saw them. Zero when the charger's clock is plausible.
+
+    One message cannot tell a slow clock from a message the charger queued while offline. ``backlog`` is
+    the shell's knowledge that the charger is replaying its queue (it reconnected moments ago): then past
+    timestamps are believed and only future ones are corrected.
     """
     if not readings:
         return timedelta(0)
     error = received_at - readings[-1].timestamp
-    return error if abs(error.total_seconds()) > tolerance_s else timedelta(0)
+    if abs(error.total_seconds()) <= tolerance_s or (backlog and error > timedelta(0)):
+        return timedelta(0)
+    return error
 
 
-def summarize_all(
-    readings: Sequence[MeterReading],
+@dataclass(frozen=True, slots=True)
+class MeterUpdate:
+    """One MeterValues message, parsed and reduced: what the shell feeds to the connector and session."""
+
+    parsed: ParsedMeterValues
+    samples: tuple[MeterSample, ...]
+    clock_offset: timedelta
+
+
+def read_meter_values(
+    payload: Mapping[str, Any],
     settings: MeterSettings,
     *,
     received_at: datetime,
     clock_skew_tolerance_s: float,
-) -> tuple[tuple[MeterSample, ...], timedelta]:
-    """Every reading summarized and re-timed by ``clock_offset``; returns the samples and the offset."""
-    offset = clock_offset(readings, received_at, clock_skew_tolerance_s)
-    samples = tuple(replace(summarize(r, settings), at=r.timestamp + offset) for r in readings)
-    return samples, offset
+    backlog: bool = False,
+) -> MeterUpdate:
+    """Parse and summarize a MeterValues payload; samples are re-timed by ``clock_offset``."""
+    parsed = parse_meter_values(payload)
+    offset = clock_offset(parsed.readings, received_at, clock_skew_tolerance_s, backlog=backlog)
+    samples = tuple(replace(summarize(r, settings), at=r.timestamp + offset) for r in parsed.readings)
+    return MeterUpdate(parsed, samples, offset)
 
 
 def to_supply_phases(per_phase: Phases3, phase_map: str | None) -> Phases3:

@@ -22,9 +22,9 @@ from balanz.csms.meter_values import (
     parse_number,
     parse_sampled_value,
     parse_transaction_data,
+    read_meter_values,
     status_usage_sample,
     summarize,
-    summarize_all,
     to_supply_phases,
 )
 
@@ -335,12 +335,31 @@ def test_clock_within_tolerance_kept():
     assert clock_offset(_readings(T0 - timedelta(seconds=299)), T0, 300) == timedelta(0)
 
 
+def _batch(*times: datetime) -> dict:
+    sampled = [{"value": "6", "measurand": "Current.Import", "phase": "L1"}]
+    return {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": t.isoformat(), "sampledValue": sampled} for t in times],
+    }
+
+
 def test_skewed_clock_shifts_batch_keeping_spacing():
     skewed = T0 - timedelta(hours=2)
-    readings = _readings(skewed - timedelta(minutes=1), skewed)
-    samples, offset = summarize_all(readings, MeterSettings(), received_at=T0, clock_skew_tolerance_s=300)
-    assert offset == timedelta(hours=2)
-    assert [s.at for s in samples] == [T0 - timedelta(minutes=1), T0]
+    update = read_meter_values(
+        _batch(skewed - timedelta(minutes=1), skewed),
+        MeterSettings(),
+        received_at=T0,
+        clock_skew_tolerance_s=300,
+    )
+    assert update.clock_offset == timedelta(hours=2)
+    assert [s.at for s in update.samples] == [T0 - timedelta(minutes=1), T0]
+
+
+def test_backlog_keeps_past_timestamps_but_corrects_future_ones():
+    past = T0 - timedelta(hours=2)
+    assert clock_offset(_readings(past), T0, 300, backlog=True) == timedelta(0)
+    future = T0 + timedelta(hours=1)
+    assert clock_offset(_readings(future), T0, 300, backlog=True) == -timedelta(hours=1)
 
 
 def test_phase_map_rotation():
@@ -437,8 +456,7 @@ def test_any_message_summarizes_without_error(elements):
             for i, sampled in enumerate(elements)
         ],
     }
-    parsed = parse_meter_values(payload)
-    samples, _ = summarize_all(parsed.readings, MeterSettings(), received_at=T0, clock_skew_tolerance_s=300)
+    samples = read_meter_values(payload, MeterSettings(), received_at=T0, clock_skew_tolerance_s=300).samples
     meter = apply_samples(ConnectorMeter(), samples)
     for s in samples:
         assert s.usage_a is None or s.usage_a >= 0
