@@ -110,7 +110,11 @@ def record_offer(tx: LiveTransaction, at: datetime, offered_a: float) -> LiveTra
 
 
 def apply_meter(tx: LiveTransaction, samples: Iterable[MeterSample], min_change_a: float) -> LiveTransaction:
-    """Session values from meter samples (flows.md §2.8 rules 8, 11)."""
+    """Session values from meter samples (flows.md §2.8 rules 8, 11).
+
+    The history is a forward log: a usage sample older than its last entry (a batch replayed out of
+    order) does not go into it; the register only moves forward in time too.
+    """
     for s in sorted(samples, key=lambda s: s.at):
         if s.begin_register_wh is not None and not tx.meter_start_wh:
             tx = replace(tx, meter_start_wh=s.begin_register_wh, flags=tx.flags - {"partial"})
@@ -118,7 +122,7 @@ def apply_meter(tx: LiveTransaction, samples: Iterable[MeterSample], min_change_
             tx = replace(tx, end_register_wh=s.end_register_wh)
         if s.register_wh is not None and (tx.last_seen is None or s.at >= tx.last_seen):
             tx = replace(tx, last_register_wh=s.register_wh)
-        if s.usage_a is not None:
+        if s.usage_a is not None and (not tx.history or s.at >= tx.history[-1].t):
             tx = replace(tx, history=add_usage(tx.history, s.at, s.usage_a, min_change_a))
         if tx.last_seen is None or s.at > tx.last_seen:
             tx = replace(tx, last_seen=s.at)
@@ -207,7 +211,7 @@ def amend_record(
     reason: str | None = None,
     stop_id_tag: str | None = None,
 ) -> SessionRecord:
-    """A closed record corrected by what the charger said later (flag ``amended``); reason kept if None."""
+    """A closed record corrected by what the charger said later (flag ``amended``); None keeps a field."""
     energy, flags = _energy_flags(old.meter_start_wh, meter_stop_wh)
     return replace(
         old,
@@ -216,7 +220,7 @@ def amend_record(
         meter_stop_wh=meter_stop_wh,
         energy_wh=energy,
         stop_reason=reason if reason is not None else old.stop_reason,
-        stop_id_tag=stop_id_tag if reason is not None else old.stop_id_tag,
+        stop_id_tag=stop_id_tag if stop_id_tag is not None else old.stop_id_tag,
         flags=(old.flags - {"implausible_energy"}) | flags | {"amended"},
     )
 

@@ -401,3 +401,18 @@ def test_summary_without_usage_is_unknown():
 
 def test_session_id_is_unique_across_counter_restarts():
     assert session_id("CP1", 2, 5, T0) != session_id("CP1", 2, 5, T0 + timedelta(days=1))
+
+
+def test_history_is_a_forward_log():
+    plan = mv(1042, [at(5, usage_a=10.0), at(6, usage_a=12.0)], live_tx=live())
+    again = mv(1042, [at(2, usage_a=30.0, register_wh=1.0)], live_tx=plan.live)
+    assert [h.usage_a for h in again.live.history] == [10.0, 12.0]
+    assert again.live.last_register_wh == plan.live.last_register_wh
+
+
+def test_meter_amend_keeps_timeout_reason():
+    (closed,) = find_timeouts(
+        [live()], disconnected_since={"CP1": T0}, now=T0 + timedelta(hours=2), timeout_s=3600
+    )
+    record = mv(1042, [at(90, register_wh=1240000.0)], closed={1042: closed.record}).record
+    assert (record.stop_reason, record.stop_id_tag) == ("Timeout", None)
