@@ -1,7 +1,7 @@
 """MeterValues (and StopTransaction ``transactionData``) as typed readings, and what the allocator needs.
 
-Chargers disagree about almost every optional field of a SampledValue (tests/csms/payloads.py holds the
-shapes seen in public logs), so parsing is lenient per sampled value and strict per number: one value
+Chargers disagree about almost every optional field of a SampledValue (tests/csms/csms_payloads.py holds
+the shapes seen in public logs), so parsing is lenient per sampled value and strict per number: one value
 that cannot be read is dropped with a warning, the rest of the message is kept. Two steps:
 
 ``parse_meter_values`` / ``parse_transaction_data``
@@ -12,8 +12,11 @@ that cannot be read is dropped with a warning, the rest of the message is kept. 
 ``summarize``
     one reading → ``MeterSample``: the usage sample of allocation.md R9 (highest per-phase
     ``Current.Import``), offered current, power, energy register, voltages, SoC (flows.md §2.8 rules 4–8).
+``read_meter_values``
+    both steps for one message, with the charger's clock corrected (flows.md §2.8 rule 9).
 ``apply_samples``
-    folds samples into ``ConnectorMeter``, the latest value of each quantity with its own time.
+    folds samples into ``ConnectorMeter``, the latest value of each quantity with its own time, and the
+    time-ordered usage history the allocator's R9 window is cut from.
 
 Decisions on ambiguities (each pinned by a test):
 - Decimal commas (``"1,5"``) are rejected, not guessed: no charger in the payload table sends them, and
@@ -23,10 +26,12 @@ Decisions on ambiguities (each pinned by a test):
   rule to split it). For a 1-phase charger that is exact; if a 3-phase charger meant the sum, usage is
   overstated, which errs on the safe side for the supply.
 - Phase ``N`` and line-to-line values never become usage; a reading whose only current is on ``N`` falls
-  back to power / voltage.
+  back to power / voltage (Injet). Phase ``L1`` on a voltage counts as ``L1-N`` (Zaptec, Growatt, EN+).
+- Power → current uses the mean measured L-N voltage when it is 100–500 V, else ``profiles.voltage_v``;
+  negative idle power counts as 0 A. A register tagged ``N`` is used when nothing else is sent (zappi).
 - Location ``Body`` counts as the connector when the reading holds no ``Outlet`` value of that measurand
-  (some Wallbox firmware labels everything ``Body``); ``EV``/``Cable`` are ignored except for ``SoC``;
-  ``Inlet`` is the charger's supply, kept in the readings for display, never connector usage.
+  (a charger in evcc-io/evcc#16966 labels everything ``Body``); ``EV``/``Cable`` are ignored except
+  for ``SoC``; ``Inlet`` is the charger's supply, kept in the readings for display, never connector usage.
 - ``meterValue`` elements with the same timestamp are one reading (Zaptec sends one element per
   measurand group).
 """
@@ -256,7 +261,7 @@ class MeterSample:
     at: datetime
     usage_a: float | None = None
     usage_phases_a: Phases3 = _NO_PHASES
-    usage_source: str = ""  # "phases" | "total" | "power" | ""
+    usage_source: str = ""  # "phases" | "total" | "power" | "status" (R9 zero sample) | ""
     offered_a: float | None = None
     power_w: float | None = None
     register_wh: float | None = None
