@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import NamedTuple
 
 from balanz.profiles.model import ChargingProfile, Kind, ProfileError, Purpose, RateUnit
@@ -208,10 +209,7 @@ def _rejection(
         ),
         (schedule.periods[0].start_period != 0, "first startPeriod must be 0"),
         (
-            any(
-                a.start_period >= b.start_period
-                for a, b in zip(schedule.periods, schedule.periods[1:], strict=False)
-            ),
+            any(a.start_period >= b.start_period for a, b in pairwise(schedule.periods)),
             "startPeriod values must increase",
         ),
         (any(p.limit < 0 for p in schedule.periods), "negative limit"),

@@ -93,3 +93,18 @@ def view(
         electrics or Electrics(),
         {n: ConnectorState(tx, start) for n, (tx, start) in (sessions or {}).items()},
     )
+
+
+def spec_3_13_7_profile():
+    """ocpp-1.6-edition2.txt §3.13.7 (:1633-1700): daily TxDefault, 6 kW 08:00-20:00, 11 kW otherwise."""
+    return profile(
+        100,
+        DEFAULT,
+        0,
+        ((0, 11000.0, 3), (28800, 6000.0, 3), (72000, 11000.0, 3)),
+        kind=Kind.RECURRING,
+        recurrency=Recurrency.DAILY,
+        unit=RateUnit.W,
+        start=utc(2013, 1, 1),
+        duration=86400,
+    )

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from profile_builders import DEFAULT, MAX, TX, installed, profile, utc, view
+from profile_builders import DEFAULT, MAX, TX, installed, profile, spec_3_13_7_profile, utc, view
 
 from balanz.profiles import (
     Capabilities,
@@ -21,21 +21,6 @@ from balanz.profiles import (
 
 T0 = utc(2025, 3, 4, 0)  # a Tuesday
 HOUR = timedelta(hours=1)
-
-
-def spec_3_13_7_profile():
-    """ocpp-1.6-edition2.txt §3.13.7 (:1633-1700): daily TxDefault, 6 kW 08:00-20:00, 11 kW otherwise."""
-    return profile(
-        100,
-        DEFAULT,
-        0,
-        ((0, 11000.0, 3), (28800, 6000.0, 3), (72000, 11000.0, 3)),
-        kind=Kind.RECURRING,
-        recurrency=Recurrency.DAILY,
-        unit=RateUnit.W,
-        start=utc(2013, 1, 1),
-        duration=86400,
-    )
 
 
 @pytest.mark.parametrize(
