@@ -198,8 +198,15 @@ def _max_at(view: ChargerView, at: datetime) -> Limit | None:
 
 
 def limit_at(view: ChargerView, connector_id: int, at: datetime) -> Limit:
-    """What connector `connector_id` offers its EV at `at`."""
-    return charger_limits(view, at)[connector_id]
+    """What connector `connector_id` offers its EV at `at`; connector 0 gives `grid_limit`."""
+    if connector_id == 0:
+        return grid_limit(view, at)
+    limits = charger_limits(view, at)
+    if connector_id not in limits:
+        raise ValueError(
+            f"connector {connector_id} does not exist on this charger (1..{view.store.connectors})"
+        )
+    return limits[connector_id]
 
 
 def grid_limit(view: ChargerView, at: datetime, idle_anchor: datetime | None = None) -> Limit:

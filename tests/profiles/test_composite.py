@@ -10,6 +10,7 @@ from balanz.profiles import (
     Electrics,
     Kind,
     Limit,
+    ProfileStore,
     RateUnit,
     Recurrency,
     charger_limits,
@@ -378,3 +379,15 @@ def test_relative_charge_point_max_counts_from_installation():
     store = installed(1, [(0, profile(1, MAX, 0, ((0, 20.0), (3600, 8.0)), kind=Kind.RELATIVE))], T0 + HOUR)
     assert limit_at(view(store), 1, T0 + HOUR).amps == 20.0
     assert limit_at(view(store), 1, T0 + 2 * HOUR).amps == 8.0
+
+
+def test_limit_at_connector_zero_is_the_grid_limit_and_unknown_connectors_are_named():
+    store = installed(2, [(0, profile(1, DEFAULT, 0, ((0, 10.0),), start=T0))], T0)
+    assert limit_at(view(store), 0, T0) == Limit(20.0, 3, None)
+    with pytest.raises(ValueError, match="connector 3 does not exist"):
+        limit_at(view(store), 3, T0)
+
+
+def test_view_lists_running_transactions_for_install():
+    v = view(ProfileStore(3), {1: (41, T0), 3: (43, T0)})
+    assert v.transactions() == {1: 41, 3: 43}
