@@ -18,7 +18,7 @@ Multi-connector chargers: ChargePointMaxProfile caps all connectors *combined* (
 each connector's spec composite is min(Max, own) (what :1243-1246 require of it); on top, the connectors with
 a running transaction share the Max current per phase max-min fairly (each gets at most its own limit, the
 rest is split evenly), conservatively assuming every connector draws on the same phase lines. A connector
-whose share falls below its profile's minChargingRate is given 0 A instead, highest connector id first,
+whose share is cut below its profile's minChargingRate is given 0 A instead, highest connector id first,
 freeing the current for the others (the use :1273-1275 describes). Idle connectors are offered
 min(Max, own): they draw nothing until their transaction starts, when the shares are recomputed.
 Relative schedules count from the connector's transaction start; without a transaction, from the instant
@@ -176,7 +176,7 @@ def charger_limits(view: ChargerView, at: datetime, idle_anchor: datetime | None
     sharing = {n for n in connectors if view.transaction(n).transaction_id is not None}
     while sharing:
         shares = _fair_shares(cap.amps, {n: limits[n].amps for n in sharing})
-        starved = [n for n in sharing if shares[n] < owns[n].min_amps]
+        starved = [n for n in sharing if shares[n] < min(owns[n].min_amps, limits[n].amps)]
         if not starved:
             for n in sharing:
                 if shares[n] < limits[n].amps:

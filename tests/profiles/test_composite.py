@@ -391,3 +391,17 @@ def test_limit_at_connector_zero_is_the_grid_limit_and_unknown_connectors_are_na
 def test_view_lists_running_transactions_for_install():
     v = view(ProfileStore(3), {1: (41, T0), 3: (43, T0)})
     assert v.transactions() == {1: 41, 3: 43}
+
+
+def test_min_charging_rate_does_not_stop_a_connector_its_own_profile_keeps_low():
+    # Only a share cut by the Max is judged against minChargingRate; the profile's own 5 A stands.
+    store = installed(
+        2,
+        [
+            (0, profile(1, MAX, 0, ((0, 30.0),), start=T0)),
+            (1, profile(2, DEFAULT, 0, ((0, 5.0),), start=T0, min_rate=6.0)),
+        ],
+        T0,
+    )
+    limits = charger_limits(view(store, {1: (1, T0), 2: (2, T0)}), T0)
+    assert (limits[1].amps, limits[2].amps) == (5.0, 25.0)
