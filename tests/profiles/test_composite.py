@@ -405,3 +405,37 @@ def test_min_charging_rate_does_not_stop_a_connector_its_own_profile_keeps_low()
     )
     limits = charger_limits(view(store, {1: (1, T0), 2: (2, T0)}), T0)
     assert (limits[1].amps, limits[2].amps) == (5.0, 25.0)
+
+
+def test_3_13_1_policy_that_prevents_charging_during_the_day():
+    # ocpp-1.6-edition2.txt:1186-1187: a TxDefaultProfile policy "that prevents charging during the day";
+    # a TxProfile still overrules it for its transaction (:1199-1200).
+    day_stop = profile(
+        1, DEFAULT, 0, ((0, 0.0),), kind=Kind.RECURRING, start=utc(2025, 1, 1, 7), duration=16 * 3600
+    )
+    store = installed(2, [(0, day_stop)], utc(2025, 1, 1))
+    v = view(store)
+    assert [limit_at(v, 1, utc(2025, 3, 4, h)).amps for h in (6, 7, 12, 22, 23)] == [
+        32.0,
+        0.0,
+        0.0,
+        0.0,
+        32.0,
+    ]
+    store = installed(
+        2, [(0, day_stop), (2, profile(9, TX, 0, ((0, 11.0),), start=T0))], utc(2025, 3, 4), {2: 5}
+    )
+    limits = charger_limits(view(store, {2: (5, T0)}), utc(2025, 3, 4, 12))
+    assert (limits[1].amps, limits[2].amps) == (0.0, 11.0)
+
+
+def test_3_13_4_local_controller_presets_a_group_limit_with_a_validity_window():
+    # ocpp-1.6-edition2.txt:1475-1498 (Figure 10): ChargePointMaxProfile, connector 0, Absolute, validFrom/To.
+    group = profile(1, MAX, 0, ((0, 20.0),), start=T0, valid_from=T0 + HOUR, valid_to=T0 + 3 * HOUR)
+    store = installed(2, [(0, group)], T0)
+    sessions = {1: (1, T0), 2: (2, T0)}
+    amps = [
+        tuple(lim.amps for lim in charger_limits(view(store, sessions), T0 + h * HOUR).values())
+        for h in range(4)
+    ]
+    assert amps == [(32.0, 32.0), (10.0, 10.0), (10.0, 10.0), (32.0, 32.0)]
