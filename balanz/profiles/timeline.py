@@ -56,7 +56,7 @@ def composite_schedule(
     end = start + timedelta(seconds=duration_s)
     periods: list[SchedulePeriod] = []
     for instant in [start, *change_instants(view, start, end, idle_anchor=start)]:
-        if instant >= end:
+        if instant >= end and periods:
             break
         limit = (
             grid_limit(view, instant, idle_anchor=start)

@@ -178,3 +178,16 @@ def test_composite_schedule_agrees_with_limit_at(v, start, connector, data):
         current = [p for p in ps if p.start_period <= offset][-1]
         if offset - current.start_period >= 1:  # inside the period, away from its rounded-up start
             assert (current.limit, current.number_phases) == (in_unit(limit, RateUnit.A, 230.0), limit.phases)
+
+
+@given(st.lists(profiles(), max_size=12), st.integers(1, 6), st.data())
+def test_store_keeps_ids_unique_one_profile_per_slot_and_the_cap(ops, cap, data):
+    caps = Capabilities(max_profiles=cap)
+    store = ProfileStore(2)
+    for p in ops:
+        store = install(store, data.draw(connector_for(p.purpose)), p, T0, TRANSACTIONS, caps).store
+        ids = [e.profile.id for e in store.installed]
+        slots = [(e.connector_id, e.profile.purpose, e.profile.stack_level) for e in store.installed]
+        assert len(ids) == len(set(ids))
+        assert len(slots) == len(set(slots))
+        assert len(store.installed) <= cap

@@ -107,3 +107,8 @@ def test_next_change_after_is_none_without_profiles_or_beyond_the_horizon():
     later = installed(1, [(0, profile(1, DEFAULT, 0, ((0, 6.0),), start=T0 + timedelta(days=30)))], T0)
     assert next_change_after(view(later), T0) is None
     assert next_change_after(view(later), T0, horizon=timedelta(days=31)) == T0 + timedelta(days=30)
+
+
+def test_zero_duration_still_reports_the_limit_in_force():
+    store = installed(1, [(0, profile(1, DEFAULT, 0, ((0, 6.0),), start=T0))], T0)
+    assert periods(composite_schedule(view(store), 1, T0, 0)) == [(0, 6.0, 3)]
