@@ -23,6 +23,7 @@ Composite (`composite`, `timeline`)
     ChargerView(store, electrics=Electrics(voltage_v, phases, connector_max_a), connectors={n: ConnectorState(
         transaction_id, transaction_start)}).
     limit_at(view, connector_id, at) -> Limit(amps per phase, phases, limited_by: Purpose | None)
+        (connector 0 = grid_limit; an unknown connector raises ValueError)
     charger_limits(view, at) -> {connector: Limit}   (all connectors at once; ChargePointMax shared)
     grid_limit(view, at) -> Limit                      (connector 0: the whole charger)
     composite_schedule(view, connector_id, start, duration_s, unit) -> CompositeSchedule | None
