@@ -1,0 +1,1 @@
+"""Central-system mode: the handlers that answer chargers when balanz is their CSMS."""
