@@ -38,6 +38,7 @@ class _Session:
     ws: WebSocketConnection
     conn: OcppConnection
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    done: trio.Event = field(default_factory=trio.Event)
 
 
 def charger_id_from_path(path: str, prefix: str) -> str | None:
@@ -116,10 +117,17 @@ class OcppServer:
         return context
 
     async def close_all(self, code: int = CODE_GOING_AWAY, reason: str = "server shutting down") -> None:
-        """Close every charger connection with ``code``; returns within about ``CLOSE_GRACE_S``."""
+        """Close every charger connection with ``code`` and wait until their tasks have cleaned up.
+
+        Returns within about twice ``CLOSE_GRACE_S`` even if peers never answer the close.
+        """
+        sessions = list(self._sessions.values())
         async with trio.open_nursery() as nursery:
-            for session in list(self._sessions.values()):
+            for session in sessions:
                 nursery.start_soon(self._retire, session, code, reason)
+        with trio.move_on_after(CLOSE_GRACE_S):
+            for session in sessions:
+                await session.done.wait()
 
     # ---- handshake -----------------------------------------------------------------------------------
 
@@ -209,6 +217,7 @@ class OcppServer:
                 conn.generation,
                 conn.close_code,
             )
+            session.done.set()
 
     def _notify(self, hooks: list[ConnectionHook], conn: OcppConnection) -> None:
         for hook in hooks:
