@@ -1,0 +1,114 @@
+"""The minimum a charger needs to come online: BootNotification, Heartbeat, StatusNotification.
+
+Kept in memory only; the fuller CSMS mode (authorization, transactions, the store) registers its own
+actions on the same ``Registry`` and reads ``chargers`` / ``statuses`` from here or replaces a handler
+with ``registry.add(action, fn, replace=True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action, RegistrationStatus
+
+from balanz.config.schema import CsmsConfig
+from balanz.wire import OcppConnection, Registry
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ocpp_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with millisecond precision and a ``Z``, the form chargers parse most reliably."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerIdentity:
+    vendor: str
+    model: str
+    serial: str | None
+    firmware: str | None
+    booted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    status: str
+    error_code: str
+    info: str | None
+    vendor_error_code: str | None
+    timestamp: str | None
+    received_at: datetime
+
+
+class CoreHandlers:
+    def __init__(self, config: CsmsConfig, *, now: Callable[[], datetime] = utc_now) -> None:
+        self.config = config
+        self.now = now
+        self.chargers: dict[str, ChargerIdentity] = {}
+        self.statuses: dict[tuple[str, int], ConnectorStatus] = {}
+
+    def register(self, registry: Registry) -> None:
+        registry.add(Action.boot_notification, self.boot_notification)
+        registry.add(Action.heartbeat, self.heartbeat)
+        registry.add(Action.status_notification, self.status_notification)
+
+    def boot_notification(
+        self,
+        conn: OcppConnection,
+        charge_point_vendor: str,
+        charge_point_model: str,
+        charge_point_serial_number: str | None = None,
+        charge_box_serial_number: str | None = None,
+        firmware_version: str | None = None,
+        **_other: object,
+    ) -> call_result.BootNotification:
+        identity = ChargerIdentity(
+            vendor=charge_point_vendor,
+            model=charge_point_model,
+            serial=charge_point_serial_number or charge_box_serial_number,
+            firmware=firmware_version,
+            booted_at=self.now(),
+        )
+        self.chargers[conn.charger_id] = identity
+        log.info(
+            "charger %s booted: %s %s serial %s firmware %s",
+            conn.charger_id,
+            identity.vendor,
+            identity.model,
+            identity.serial,
+            identity.firmware,
+        )
+        return call_result.BootNotification(
+            current_time=ocpp_time(identity.booted_at),
+            interval=self.config.heartbeat_interval_s,
+            status=RegistrationStatus.accepted,
+        )
+
+    def heartbeat(self, conn: OcppConnection, **_other: object) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=ocpp_time(self.now()))
+
+    def status_notification(
+        self,
+        conn: OcppConnection,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
+        timestamp: str | None = None,
+        **_other: object,
+    ) -> call_result.StatusNotification:
+        self.statuses[(conn.charger_id, connector_id)] = ConnectorStatus(
+            status, error_code, info, vendor_error_code, timestamp, self.now()
+        )
+        log.info("charger %s connector %d: %s (%s)", conn.charger_id, connector_id, status, error_code)
+        return call_result.StatusNotification()
