@@ -1,0 +1,44 @@
+"""Durable runtime state in SQLite: sessions, live transactions, runtime tags and chargers, counters."""
+
+from balanz.store.errors import (
+    RetryPolicy,
+    StoreError,
+    StoreIntegrityError,
+    StoreUnavailable,
+    StoreVersionError,
+)
+from balanz.store.migrations import SCHEMA_VERSION
+from balanz.store.records import (
+    AuditEvent,
+    ChargerCapabilities,
+    ConnectorOffer,
+    CredentialState,
+    LiveTransaction,
+    PriorityOverride,
+    RuntimeCharger,
+)
+from balanz.store.session_log import Completion, SessionFilter
+from balanz.store.sessions_model import HistoryEntry, SessionRecord, build_session
+from balanz.store.store import Store
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditEvent",
+    "ChargerCapabilities",
+    "Completion",
+    "ConnectorOffer",
+    "CredentialState",
+    "HistoryEntry",
+    "LiveTransaction",
+    "PriorityOverride",
+    "RetryPolicy",
+    "RuntimeCharger",
+    "SessionFilter",
+    "SessionRecord",
+    "Store",
+    "StoreError",
+    "StoreIntegrityError",
+    "StoreUnavailable",
+    "StoreVersionError",
+    "build_session",
+]

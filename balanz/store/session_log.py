@@ -1,0 +1,285 @@
+"""Completed sessions: the append-only table, idempotent completion, amendment of timed-out sessions,
+and the filtered query shared by the daemon and `balanz sessions` (which reads through its own
+read-only connection)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from balanz.store.db import Database, unavailable
+from balanz.store.sessions_model import (
+    AMENDED,
+    SYNTHESIZED,
+    TIMEOUT_STOP,
+    HistoryEntry,
+    SessionRecord,
+    amend_session,
+)
+from balanz.store.timefmt import format_optional, format_utc, parse_optional, parse_utc
+
+log = logging.getLogger(__name__)
+
+RECORDED = "recorded"
+DUPLICATE = "duplicate"
+AMENDED_OUTCOME = "amended"
+
+_COLUMNS = (
+    "session_id, charger_id, alias, group_id, connector_id, transaction_id, id_tag, user_name, "
+    "parent_id_tag, stop_id_tag, start_time, end_time, duration_s, meter_start_wh, meter_stop_wh, "
+    "energy_wh, stop_reason, priority, priority_source, max_offer_a, max_usage_a, mean_usage_a, "
+    "history, flags"
+)
+_TIME_KEY = "COALESCE(start_time, end_time)"
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What `complete_session` did: `recorded` a new record, found a `duplicate` (the same stop again), or
+    `amended` a session closed earlier by timeout. `record` is what is stored now."""
+
+    outcome: str
+    record: SessionRecord
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """Sessions whose start (end, for orphan stops) lies in [since, until); the other fields must match."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    id_tag: str | None = None
+    charger: str | None = None
+    group_id: str | None = None
+    limit: int | None = None
+
+
+def _row_to_record(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(
+        session_id=row["session_id"],
+        charger_id=row["charger_id"],
+        connector_id=row["connector_id"],
+        transaction_id=row["transaction_id"],
+        end_time=parse_utc(row["end_time"]),
+        start_time=parse_optional(row["start_time"]),
+        id_tag=row["id_tag"],
+        user_name=row["user_name"],
+        alias=row["alias"],
+        group_id=row["group_id"],
+        parent_id_tag=row["parent_id_tag"],
+        stop_id_tag=row["stop_id_tag"],
+        duration_s=row["duration_s"],
+        meter_start_wh=row["meter_start_wh"],
+        meter_stop_wh=row["meter_stop_wh"],
+        energy_wh=row["energy_wh"],
+        stop_reason=row["stop_reason"],
+        priority=row["priority"],
+        priority_source=row["priority_source"],
+        max_offer_a=row["max_offer_a"],
+        max_usage_a=row["max_usage_a"],
+        mean_usage_a=row["mean_usage_a"],
+        history=tuple(HistoryEntry.from_json(h) for h in json.loads(row["history"])),
+        flags=frozenset(f for f in row["flags"].split(",") if f),
+    )
+
+
+def _record_params(record: SessionRecord) -> tuple[object, ...]:
+    return (
+        record.session_id,
+        record.charger_id,
+        record.alias,
+        record.group_id,
+        record.connector_id,
+        record.transaction_id,
+        record.id_tag,
+        record.user_name,
+        record.parent_id_tag,
+        record.stop_id_tag,
+        format_optional(record.start_time),
+        format_utc(record.end_time),
+        record.duration_s,
+        record.meter_start_wh,
+        record.meter_stop_wh,
+        record.energy_wh,
+        record.stop_reason,
+        record.priority,
+        record.priority_source,
+        record.max_offer_a,
+        record.max_usage_a,
+        record.mean_usage_a,
+        json.dumps([h.to_json() for h in record.history]),
+        ",".join(sorted(record.flags)),
+    )
+
+
+def _select(conn: sqlite3.Connection, where: str, params: tuple[object, ...]) -> list[SessionRecord]:
+    cursor = conn.execute(f"SELECT {_COLUMNS} FROM sessions {where}", params)
+    cursor.row_factory = sqlite3.Row
+    return [_row_to_record(row) for row in cursor.fetchall()]
+
+
+def query_sessions(conn: sqlite3.Connection, flt: SessionFilter) -> list[SessionRecord]:
+    """Oldest first. `charger` matches the id or the alias; `id_tag` the (normalised) start tag."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if flt.since is not None:
+        clauses.append(f"{_TIME_KEY} >= ?")
+        params.append(format_utc(flt.since))
+    if flt.until is not None:
+        clauses.append(f"{_TIME_KEY} < ?")
+        params.append(format_utc(flt.until))
+    if flt.id_tag is not None:
+        clauses.append("id_tag = ?")
+        params.append(flt.id_tag.strip().upper())
+    if flt.charger is not None:
+        clauses.append("(charger_id = ? OR alias = ?)")
+        params.extend((flt.charger, flt.charger))
+    if flt.group_id is not None:
+        clauses.append("group_id = ?")
+        params.append(flt.group_id)
+    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+    where += f"ORDER BY {_TIME_KEY}, seq"
+    if flt.limit is not None:
+        where += f" LIMIT {int(flt.limit)}"
+    return _select(conn, where, tuple(params))
+
+
+def _latest_for_transaction(
+    conn: sqlite3.Connection, charger_id: str, transaction_id: int
+) -> SessionRecord | None:
+    found = _select(
+        conn,
+        "WHERE charger_id = ? AND transaction_id = ? ORDER BY seq DESC LIMIT 1",
+        (charger_id, transaction_id),
+    )
+    return found[0] if found else None
+
+
+class SessionLog:
+    """Store mixin: completed sessions."""
+
+    _db: Database
+
+    def complete_session(self, record: SessionRecord) -> Completion:
+        """Record a finished session durably; when this returns, the stop may be acknowledged.
+
+        In the same transaction the connector's live transaction (if it is this one) and its priority override
+        are removed, so a crash leaves either the open transaction or the completed record, never both or
+        neither. Idempotent: the same stop again is a `duplicate`; a real stop for a session closed by
+        timeout `amends` it. Raises `StoreUnavailable` with nothing written.
+        """
+        with self._db.write() as conn:
+            completion = self._complete(conn, record)
+            final = completion.record
+            conn.execute(
+                "DELETE FROM live_transactions "
+                "WHERE charger_id = ? AND connector_id = ? AND transaction_id = ?",
+                (final.charger_id, final.connector_id, final.transaction_id),
+            )
+            conn.execute(
+                "DELETE FROM priority_overrides WHERE charger_id = ? AND connector_id = ? "
+                "AND (transaction_id IS NULL OR transaction_id = ?)",
+                (final.charger_id, final.connector_id, final.transaction_id),
+            )
+        if completion.outcome != RECORDED:
+            log.info("session %s: %s", final.session_id, completion.outcome)
+        return completion
+
+    def _complete(self, conn: sqlite3.Connection, record: SessionRecord) -> Completion:
+        same = _select(conn, "WHERE session_id = ?", (record.session_id,))
+        if same:
+            if TIMEOUT_STOP in same[0].flags and TIMEOUT_STOP not in record.flags:
+                return self._amend(conn, same[0], record)
+            return Completion(DUPLICATE, same[0])
+        if SYNTHESIZED in record.flags and record.start_time is None:
+            earlier = _latest_for_transaction(conn, record.charger_id, record.transaction_id)
+            if earlier is not None and TIMEOUT_STOP in earlier.flags:
+                return self._amend(conn, earlier, record)
+            if earlier is not None and (earlier.end_time, earlier.meter_stop_wh) == (
+                record.end_time,
+                record.meter_stop_wh,
+            ):
+                return Completion(DUPLICATE, earlier)
+        conn.execute(
+            f"INSERT INTO sessions ({_COLUMNS}) VALUES ({', '.join('?' * 24)})", _record_params(record)
+        )
+        return Completion(RECORDED, record)
+
+    def _amend(self, conn: sqlite3.Connection, existing: SessionRecord, stop: SessionRecord) -> Completion:
+        amended = amend_session(
+            existing,
+            end_time=stop.end_time,
+            meter_stop_wh=stop.meter_stop_wh,
+            stop_reason=stop.stop_reason,
+            stop_id_tag=stop.stop_id_tag,
+            history=stop.history,
+        )
+        if AMENDED in existing.flags and (
+            existing.end_time,
+            existing.meter_stop_wh,
+            existing.stop_reason,
+        ) == (
+            amended.end_time,
+            amended.meter_stop_wh,
+            amended.stop_reason,
+        ):
+            return Completion(DUPLICATE, existing)
+        self._overwrite(conn, amended)
+        return Completion(AMENDED_OUTCOME, amended)
+
+    @staticmethod
+    def _overwrite(conn: sqlite3.Connection, record: SessionRecord) -> None:
+        names = [c.strip() for c in _COLUMNS.split(",")]
+        assignments = ", ".join(f"{name} = ?" for name in names[1:])
+        params = _record_params(record)
+        conn.execute(f"UPDATE sessions SET {assignments} WHERE session_id = ?", (*params[1:], params[0]))
+
+    def amend_timed_out_session(
+        self,
+        charger_id: str,
+        transaction_id: int,
+        *,
+        end_time: datetime,
+        meter_stop_wh: float | None,
+        history: Iterable[HistoryEntry] = (),
+    ) -> Completion | None:
+        """Late MeterValues for a transaction closed by timeout: extend that record (flag `amended`).
+        None when the latest session with that id was not closed by timeout (the caller then treats the
+        values as belonging to an unknown transaction)."""
+        with self._db.write() as conn:
+            earlier = _latest_for_transaction(conn, charger_id, transaction_id)
+            if earlier is None or TIMEOUT_STOP not in earlier.flags:
+                return None
+            amended = amend_session(earlier, end_time=end_time, meter_stop_wh=meter_stop_wh, history=history)
+            self._overwrite(conn, amended)
+        return Completion(AMENDED_OUTCOME, amended)
+
+    def sessions(self, flt: SessionFilter | None = None) -> list[SessionRecord]:
+        try:
+            return query_sessions(self._db.connection, flt or SessionFilter())
+        except sqlite3.Error as exc:
+            raise unavailable(self._db.path, exc) from exc
+
+    def session(self, session_id: str) -> SessionRecord | None:
+        try:
+            found = _select(self._db.connection, "WHERE session_id = ?", (session_id,))
+        except sqlite3.Error as exc:
+            raise unavailable(self._db.path, exc) from exc
+        return found[0] if found else None
+
+    def latest_session(self, charger_id: str, transaction_id: int) -> SessionRecord | None:
+        """The most recent session with this transaction id on this charger (ids may repeat over years)."""
+        try:
+            return _latest_for_transaction(self._db.connection, charger_id, transaction_id)
+        except sqlite3.Error as exc:
+            raise unavailable(self._db.path, exc) from exc
+
+    def prune_sessions(self, before: datetime) -> int:
+        """history.session_retention_days: delete sessions that ended before `before`; returns how many."""
+        with self._db.write() as conn:
+            cursor = conn.execute("DELETE FROM sessions WHERE end_time < ?", (format_utc(before),))
+        return cursor.rowcount

@@ -1,0 +1,95 @@
+import pytest
+
+from balanz.config.schema import TagConfig
+from balanz.store import Store, StoreIntegrityError
+from balanz.store.tags import (
+    ORIGIN_CONFIG,
+    ORIGIN_OVERRIDE,
+    ORIGIN_RUNTIME,
+    RuntimeTag,
+    merge_tags,
+    tag_add,
+    tag_block,
+    tag_delete,
+    tag_drop_override,
+    tag_set,
+    tag_unblock,
+)
+from tests.store.conftest import T0, at
+
+STATIC = (
+    TagConfig(id="8a03ee96", user="Corp EV 1", parent="acme", priority=1),
+    TagConfig(id="DB08E534", user="Corp EV 5", parent="ACME", status="Blocked"),
+)
+STATIC_IDS = [t.id for t in STATIC]
+
+
+def merged_after(store: Store):
+    return merge_tags(STATIC, store.runtime_tags())
+
+
+def test_static_tags_are_normalised():
+    merged = merge_tags(STATIC, [])
+    assert merged["8A03EE96"].parent == "ACME"
+    assert merged["8A03EE96"].origin == ORIGIN_CONFIG
+
+
+def test_runtime_entry_overrides_static_one_entirely():
+    merged = merge_tags(STATIC, [RuntimeTag("8a03ee96", T0, user="Blocked card", status="Blocked")])
+    tag = merged["8A03EE96"]
+    assert (tag.status, tag.user, tag.priority, tag.origin) == (
+        "Blocked",
+        "Blocked card",
+        None,
+        ORIGIN_OVERRIDE,
+    )
+
+
+def test_block_unblock_set_add_delete_through_the_store(store_path):
+    with Store(store_path) as store:
+        store.apply_tag_change(tag_block(merged_after(store), "8a03ee96", T0))
+        blocked = merged_after(store)["8A03EE96"]
+        assert (blocked.status, blocked.user, blocked.parent, blocked.priority) == (
+            "Blocked",
+            "Corp EV 1",
+            "ACME",
+            1,
+        )
+        store.apply_tag_change(tag_add(merged_after(store), RuntimeTag("new1", at(1), user="Visitor")))
+        store.apply_tag_change(tag_set(merged_after(store), "NEW1", at(2), priority=4))
+    with Store(store_path) as store:
+        merged = merged_after(store)
+        assert merged["NEW1"].origin == ORIGIN_RUNTIME
+        assert (merged["NEW1"].user, merged["NEW1"].priority) == ("Visitor", 4)
+        store.apply_tag_change(tag_unblock(merged, "8A03EE96", at(3)))
+        assert merged_after(store)["8A03EE96"].status == "Activated"
+        store.apply_tag_change(tag_delete(merged_after(store), STATIC_IDS, "new1", at(4)))
+        assert "NEW1" not in merged_after(store)
+        assert "NEW1" not in {t.id for t in store.runtime_tags()}
+
+
+def test_deleting_a_static_tag_hides_it_until_the_override_is_dropped(store):
+    store.apply_tag_change(tag_delete(merged_after(store), STATIC_IDS, "db08e534", T0))
+    assert "DB08E534" not in merged_after(store)
+    store.apply_tag_change(tag_drop_override(store.runtime_tags(), STATIC_IDS, "DB08E534"))
+    assert merged_after(store)["DB08E534"].origin == ORIGIN_CONFIG
+
+
+def test_tag_command_errors_name_the_tag(store):
+    merged = merged_after(store)
+    with pytest.raises(StoreIntegrityError, match="8A03EE96: already exists"):
+        tag_add(merged, RuntimeTag("8a03ee96", T0))
+    with pytest.raises(StoreIntegrityError, match="NOPE: no such tag"):
+        tag_block(merged, "nope", T0)
+    with pytest.raises(StoreIntegrityError, match="cannot set"):
+        tag_set(merged, "8A03EE96", T0, colour="red")
+    with pytest.raises(StoreIntegrityError, match="no runtime override"):
+        tag_drop_override([], STATIC_IDS, "8A03EE96")
+    with pytest.raises(StoreIntegrityError, match="not in the configuration"):
+        tag_drop_override([], STATIC_IDS, "OTHER")
+    with pytest.raises(StoreIntegrityError, match="status must be"):
+        RuntimeTag("X", T0, status="Expired")
+    with pytest.raises(StoreIntegrityError, match="1 to 20"):
+        RuntimeTag("X" * 21, T0)
+    with pytest.raises(StoreIntegrityError, match="priority"):
+        RuntimeTag("X", T0, priority=-1)
