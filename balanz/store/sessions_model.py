@@ -220,7 +220,7 @@ def build_session(
     normalised to upper case."""
     for moment in (start_time, end_time):
         if moment is not None and moment.tzinfo is None:
-            raise ValueError(f"naive datetime {moment.isoformat()} in session of {charger_id}: pass UTC times")
+            raise ValueError(f"naive datetime {moment.isoformat()} in session of {charger_id}: pass UTC")
     start = start_time.replace(microsecond=0) if start_time is not None else None
     end = end_time.replace(microsecond=0)
     entries = tuple(history)
