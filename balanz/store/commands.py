@@ -81,13 +81,11 @@ def add_sessions_parser(sub: Any, add_config_flag: Callable[[argparse.ArgumentPa
     backup.set_defaults(handler=cmd_backup)
 
 
-def store_path(args: argparse.Namespace) -> Path:
-    """`--store`, else `store.path` of the config (relative to the config file), else the default."""
-    if getattr(args, "store", None):
-        return Path(args.store)
+def config_store_path(config_file: str | None) -> Path:
+    """`store.path` of the config (relative to the config file), or of the default configuration."""
     from balanz.config.loader import default_config, load_config
 
-    config = load_config(Path(args.config)).config if args.config else default_config()
+    config = load_config(Path(config_file)).config if config_file else default_config()
     path = Path(config.store.path)
     if not path.is_absolute() and config.source is not None:
         path = Path(config.source).parent / path
@@ -106,15 +104,19 @@ def _filter(args: argparse.Namespace, limit: int | None = None) -> SessionFilter
 
 
 def _run(args: argparse.Namespace, action: Callable[[Path], int]) -> int:
-    """Resolve the store and report failures as one readable line (exit 1; config problems exit 2)."""
-    from balanz.config.loader import ConfigError
+    """Resolve the store (`--store`, else the config) and report failures as readable lines: exit 1 for
+    the store, 2 for configuration problems."""
+    if args.store:
+        path = Path(args.store)
+    else:
+        from balanz.config.loader import ConfigError
 
-    try:
-        path = store_path(args)
-    except ConfigError as exc:
-        for problem in getattr(exc, "problems", ()) or (str(exc),):
-            print(problem, file=sys.stderr)
-        return 2
+        try:
+            path = config_store_path(args.config)
+        except ConfigError as exc:
+            for problem in getattr(exc, "problems", None) or (str(exc),):
+                print(problem, file=sys.stderr)
+            return 2
     try:
         return action(path)
     except StoreError as exc:
