@@ -1,0 +1,92 @@
+"""How many sessions per second the store records durably (synchronous=FULL, one fsync per commit).
+
+Two figures on a file database in a temporary directory on the same file system as this script (not /tmp,
+which may be memory-backed and would make fsync free):
+- `complete_session` alone (what a StopTransaction costs before it can be acknowledged);
+- a whole session cycle as the CSMS shell does it: next_transaction_id + upsert_live_transaction at start,
+  complete_session at stop (three durable commits).
+
+Usage: python bench/store_sessions.py [N] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from balanz.store import HistoryEntry, LiveTransaction, Store, build_session
+
+T0 = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)
+
+
+def record(i: int):
+    start = T0 + timedelta(minutes=i)
+    history = tuple(HistoryEntry(start + timedelta(minutes=m), 6.0 + m % 10, 5.5 + m % 10) for m in range(30))
+    return build_session(
+        charger_id=f"CP{i % 50}",
+        connector_id=1,
+        transaction_id=i + 1,
+        start_time=start,
+        end_time=start + timedelta(hours=2),
+        id_tag="8A03EE96",
+        user_name="Bench",
+        group_id="HQ",
+        meter_start_wh=1_000_000 + i,
+        meter_stop_wh=1_018_000 + i,
+        stop_reason="EVDisconnected",
+        history=history,
+    )
+
+
+def bench_complete(store: Store, n: int) -> float:
+    records = [record(i) for i in range(n)]
+    began = time.perf_counter()
+    for r in records:
+        store.complete_session(r)
+    return n / (time.perf_counter() - began)
+
+
+def bench_cycle(store: Store, n: int) -> float:
+    records = [record(i + n) for i in range(n)]
+    began = time.perf_counter()
+    for r in records:
+        tx_id = store.next_transaction_id(1)
+        assert r.start_time is not None
+        store.upsert_live_transaction(
+            LiveTransaction(r.charger_id, 1, r.transaction_id, r.id_tag, r.start_time, r.start_time, 1_000_000)
+        )
+        store.complete_session(r)
+        assert tx_id > 0
+    return n / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=500)
+    parser.add_argument("--dir", default=str(Path(__file__).resolve().parent))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix=".store-bench-", dir=args.dir))
+    try:
+        fs = subprocess.run(["df", "-T", str(work)], capture_output=True, text=True).stdout.splitlines()[-1]
+        with Store(work / "bench.sqlite") as store:
+            complete = bench_complete(store, args.n)
+            cycle = bench_cycle(store, args.n)
+            size = (work / "bench.sqlite").stat().st_size + (work / "bench.sqlite-wal").stat().st_size
+    finally:
+        shutil.rmtree(work)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpu, python {platform.python_version()}")
+    print(f"file system: {' '.join(fs.split()[:2])}")
+    print(f"complete_session (durable): {complete:.0f} sessions/s over {args.n}")
+    print(f"full cycle (3 durable commits): {cycle:.0f} sessions/s over {args.n}")
+    print(f"database size after {2 * args.n} sessions: {size / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
