@@ -60,7 +60,7 @@ def add_sessions_parser(sub: Any, add_config_flag: Callable[[argparse.ArgumentPa
     listing = actions.add_parser("list", help="print sessions as a table")
     _add_common(listing, add_config_flag)
     _add_filters(listing)
-    listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions (the oldest first)")
+    listing.add_argument("--limit", type=int, metavar="N", help="only the N most recent sessions")
     listing.set_defaults(handler=cmd_list)
 
     export = actions.add_parser("export", help="write sessions as CSV or JSON Lines")

@@ -21,13 +21,13 @@ import csv
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from balanz.store.db import open_read_only, unavailable
-from balanz.store.session_log import SessionFilter, query_sessions
+from balanz.store.session_log import SessionFilter, iter_sessions
 from balanz.store.sessions_model import SessionRecord
 from balanz.store.timefmt import format_optional, format_utc
 
@@ -98,7 +98,9 @@ def csv_row(record: SessionRecord) -> dict[str, str]:
 
 
 def write_csv(records: Iterable[SessionRecord], out: TextIO) -> int:
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # RFC 4180 line ends: the writer then also quotes fields holding a lone "\r" (a user name pasted from
+    # Windows), which with "\n" line ends it would leave bare and break the row.
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for record in records:
@@ -139,18 +141,31 @@ def parse_bound(text: str, *, upper: bool) -> datetime:
 
 
 def read_sessions(store_path: Path | str, flt: SessionFilter) -> list[SessionRecord]:
-    conn = open_read_only(store_path)
-    try:
-        return query_sessions(conn, flt)
-    except sqlite3.Error as exc:
-        raise unavailable(store_path, exc) from exc
-    finally:
-        conn.close()
+    records: list[SessionRecord] = []
+
+    def collect(rows: Iterator[SessionRecord]) -> int:
+        records.extend(rows)
+        return len(records)
+
+    _stream(store_path, flt, collect)
+    return records
 
 
 def export_sessions(store_path: Path | str, flt: SessionFilter, fmt: str, out: TextIO) -> int:
     """Write the matching sessions to `out` in `fmt` (`csv` or `jsonl`); returns how many."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    records = read_sessions(store_path, flt)
-    return write_csv(records, out) if fmt == "csv" else write_jsonl(records, out)
+    writer = write_csv if fmt == "csv" else write_jsonl
+    return _stream(store_path, flt, lambda rows: writer(rows, out))
+
+
+def _stream(
+    store_path: Path | str, flt: SessionFilter, sink: Callable[[Iterator[SessionRecord]], int]
+) -> int:
+    conn = open_read_only(store_path)
+    try:
+        return sink(iter_sessions(conn, flt))
+    except sqlite3.Error as exc:
+        raise unavailable(store_path, exc) from exc
+    finally:
+        conn.close()

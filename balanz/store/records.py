@@ -51,7 +51,7 @@ class LiveTransaction:
     last_change_at: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
     flags: frozenset[str] = field(default_factory=frozenset)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.priority_source not in PRIORITY_SOURCES:
@@ -180,7 +180,7 @@ class ChargerCapabilities:
     """What the capability probe found (profiles.md §4) and the strategy that worked (§6)."""
 
     charger_id: str
-    capabilities: Mapping[str, Any]
+    capabilities: Mapping[str, Any] = field(hash=False)
     vendor: str = ""
     model: str = ""
     firmware_version: str = ""
@@ -200,7 +200,7 @@ class AuditEvent:
     kind: str
     message: str
     charger_id: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict, hash=False)
     seq: int | None = None
 
     def __post_init__(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,7 +48,8 @@ class Completion:
 
 @dataclass(frozen=True)
 class SessionFilter:
-    """Sessions whose start (end, for orphan stops) lies in [since, until); the other fields must match."""
+    """Sessions whose start (end, for orphan stops) lies in [since, until); the other fields must match;
+    `limit` keeps the most recent ones."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -122,8 +123,9 @@ def _select(conn: sqlite3.Connection, where: str, params: tuple[object, ...]) ->
     return [_row_to_record(row) for row in cursor.fetchall()]
 
 
-def query_sessions(conn: sqlite3.Connection, flt: SessionFilter) -> list[SessionRecord]:
-    """Oldest first. `charger` matches the id or the alias; `id_tag` the (normalised) start tag."""
+def iter_sessions(conn: sqlite3.Connection, flt: SessionFilter) -> Iterator[SessionRecord]:
+    """Oldest first, streamed (an export of years of sessions never sits in memory at once). `charger`
+    matches the id or the alias, `id_tag` the (normalised) start tag; `limit` keeps the most recent."""
     clauses: list[str] = []
     params: list[object] = []
     if flt.since is not None:
@@ -141,11 +143,22 @@ def query_sessions(conn: sqlite3.Connection, flt: SessionFilter) -> list[Session
     if flt.group_id is not None:
         clauses.append("group_id = ?")
         params.append(flt.group_id)
-    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-    where += f"ORDER BY {_TIME_KEY}, seq"
-    if flt.limit is not None:
-        where += f" LIMIT {int(flt.limit)}"
-    return _select(conn, where, tuple(params))
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    if flt.limit is None:
+        sql = f"SELECT {_COLUMNS} FROM sessions {where} ORDER BY {_TIME_KEY}, seq"
+    else:
+        sql = (
+            f"SELECT {_COLUMNS} FROM (SELECT * FROM sessions {where} ORDER BY {_TIME_KEY} DESC, seq DESC "
+            f"LIMIT {int(flt.limit)}) ORDER BY {_TIME_KEY}, seq"
+        )
+    cursor = conn.execute(sql, tuple(params))
+    cursor.row_factory = sqlite3.Row
+    for row in cursor:
+        yield _row_to_record(row)
+
+
+def query_sessions(conn: sqlite3.Connection, flt: SessionFilter) -> list[SessionRecord]:
+    return list(iter_sessions(conn, flt))
 
 
 def _latest_for_transaction(

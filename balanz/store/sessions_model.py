@@ -192,7 +192,9 @@ def session_id_for(
 
 def _tag(id_tag: str | None) -> str | None:
     """Tags are compared upper case (model.md §8); an empty optional tag is no tag."""
-    return id_tag.strip().upper() or None if id_tag is not None else None
+    if id_tag is None:
+        return None
+    return id_tag.strip().upper() or None
 
 
 def build_session(

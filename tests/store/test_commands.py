@@ -88,7 +88,9 @@ def test_list_filters_by_tag_and_limit(filled, capsys):
     assert main(["sessions", "list", "--store", str(filled), "--tag", "db08e534"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "1 sessions, 5.500 kWh"
     assert main(["sessions", "list", "--store", str(filled), "--limit", "1"]) == 0
-    assert "RR-07" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "RR-07" in out
+    assert "HQ-01" not in out
 
 
 def test_bad_time_filter_is_a_usage_error(filled, capsys):

@@ -131,7 +131,7 @@ def test_sessions_filters(store):
     assert store.sessions(SessionFilter(charger="CP1")) == [a, c]
     assert store.sessions(SessionFilter(group_id="RR1")) == [b]
     assert store.sessions(SessionFilter(id_tag="db08E534")) == [b]
-    assert store.sessions(SessionFilter(limit=2)) == [a, b]
+    assert store.sessions(SessionFilter(limit=2)) == [b, c]  # the most recent, oldest first
 
 
 def test_prune_sessions(store):
