@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from balanz.config.schema import TagConfig
 from balanz.store.db import Database, upsert
 from balanz.store.tags import RuntimeTag, TagChange
 from balanz.store.timefmt import format_optional, format_utc, parse_optional, parse_utc
@@ -14,14 +15,16 @@ class TagState:
         rows = self._db.read("SELECT * FROM runtime_tags ORDER BY id_tag")
         return [
             RuntimeTag(
-                id=r["id_tag"],
+                TagConfig(
+                    id=r["id_tag"],
+                    user=r["user_name"],
+                    parent=r["parent_id_tag"],
+                    status=r["status"],
+                    priority=r["priority"],
+                    expires=parse_optional(r["expires"]),
+                    description=r["description"],
+                ),
                 updated_at=parse_utc(r["updated_at"]),
-                user=r["user_name"],
-                parent=r["parent_id_tag"],
-                status=r["status"],
-                priority=r["priority"],
-                expires=parse_optional(r["expires"]),
-                description=r["description"],
                 deleted=bool(r["deleted"]),
             )
             for r in rows
@@ -32,8 +35,8 @@ class TagState:
         with self._db.write() as conn:
             if change.drop is not None:
                 conn.execute("DELETE FROM runtime_tags WHERE id_tag = ?", (change.drop,))
-            tag = change.upsert
-            if tag is not None:
+            if change.upsert is not None:
+                tag = change.upsert.tag
                 upsert(
                     conn,
                     "runtime_tags",
@@ -46,7 +49,7 @@ class TagState:
                         "priority": tag.priority,
                         "expires": format_optional(tag.expires),
                         "description": tag.description,
-                        "deleted": int(tag.deleted),
-                        "updated_at": format_utc(tag.updated_at),
+                        "deleted": int(change.upsert.deleted),
+                        "updated_at": format_utc(change.upsert.updated_at),
                     },
                 )

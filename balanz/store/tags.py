@@ -31,40 +31,51 @@ def normalise_tag_id(id_tag: str) -> str:
     return value
 
 
+def normalised(tag: TagConfig) -> TagConfig:
+    """The tag with its id and parent in the form every comparison uses."""
+    return replace(
+        tag, id=normalise_tag_id(tag.id), parent=normalise_tag_id(tag.parent) if tag.parent else None
+    )
+
+
 @dataclass(frozen=True)
 class RuntimeTag:
-    id: str
+    """A tag created or changed at runtime; `deleted` hides a static tag of the same id."""
+
+    tag: TagConfig
     updated_at: datetime
-    user: str = ""
-    parent: str | None = None
-    status: str = "Activated"
-    priority: int | None = None
-    expires: datetime | None = None
-    description: str = ""
     deleted: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "id", normalise_tag_id(self.id))
-        if self.parent is not None:
-            object.__setattr__(self, "parent", normalise_tag_id(self.parent))
-        if self.status not in STATUSES:
-            raise StoreIntegrityError(f"tag {self.id}: status must be one of {STATUSES}, got {self.status!r}")
-        if self.priority is not None and self.priority < 0:
-            raise StoreIntegrityError(f"tag {self.id}: priority must be >= 0, got {self.priority}")
+        tag = self.tag
+        object.__setattr__(
+            self,
+            "tag",
+            replace(
+                tag, id=normalise_tag_id(tag.id), parent=normalise_tag_id(tag.parent) if tag.parent else None
+            ),
+        )
+        if tag.status not in STATUSES:
+            raise StoreIntegrityError(f"tag {self.id}: status must be one of {STATUSES}, got {tag.status!r}")
+        if tag.priority is not None and tag.priority < 0:
+            raise StoreIntegrityError(f"tag {self.id}: priority must be >= 0, got {tag.priority}")
+
+    @property
+    def id(self) -> str:
+        return self.tag.id
 
 
 @dataclass(frozen=True)
 class EffectiveTag:
-    """A tag as Authorize sees it, and where it came from (`config`, `runtime` or `override`)."""
+    """A tag as Authorize sees it (ids normalised), and where it came from: `config`, `runtime`, or
+    `override` (a runtime entry replacing a static tag)."""
 
-    id: str
-    user: str
-    parent: str | None
-    status: str
-    priority: int | None
-    expires: datetime | None
-    description: str
+    tag: TagConfig
     origin: str
+
+    @property
+    def id(self) -> str:
+        return self.tag.id
 
 
 @dataclass(frozen=True)
@@ -78,26 +89,13 @@ class TagChange:
 def merge_tags(static: Iterable[TagConfig], runtime: Iterable[RuntimeTag]) -> dict[str, EffectiveTag]:
     merged: dict[str, EffectiveTag] = {}
     for tag in static:
-        tag_id = normalise_tag_id(tag.id)
-        parent = normalise_tag_id(tag.parent) if tag.parent else None
-        merged[tag_id] = EffectiveTag(
-            tag_id, tag.user, parent, tag.status, tag.priority, tag.expires, tag.description, ORIGIN_CONFIG
-        )
+        merged[normalise_tag_id(tag.id)] = EffectiveTag(normalised(tag), ORIGIN_CONFIG)
     for entry in runtime:
         overrides = entry.id in merged and merged[entry.id].origin == ORIGIN_CONFIG
         if entry.deleted:
             merged.pop(entry.id, None)
-            continue
-        merged[entry.id] = EffectiveTag(
-            entry.id,
-            entry.user,
-            entry.parent,
-            entry.status,
-            entry.priority,
-            entry.expires,
-            entry.description,
-            ORIGIN_OVERRIDE if overrides else ORIGIN_RUNTIME,
-        )
+        else:
+            merged[entry.id] = EffectiveTag(entry.tag, ORIGIN_OVERRIDE if overrides else ORIGIN_RUNTIME)
     return merged
 
 
@@ -122,16 +120,7 @@ def tag_set(merged: Mapping[str, EffectiveTag], id_tag: str, now: datetime, **ch
             f"tag {id_tag}: cannot set {sorted(unknown)} (editable: {sorted(_EDITABLE)})"
         )
     current = _existing(merged, id_tag)
-    fields = {
-        "user": current.user,
-        "parent": current.parent,
-        "status": current.status,
-        "priority": current.priority,
-        "expires": current.expires,
-        "description": current.description,
-        **changes,
-    }
-    return TagChange(upsert=RuntimeTag(id=current.id, updated_at=now, **fields))
+    return TagChange(upsert=RuntimeTag(replace(current.tag, **changes), now))
 
 
 def tag_block(merged: Mapping[str, EffectiveTag], id_tag: str, now: datetime) -> TagChange:
@@ -149,7 +138,7 @@ def tag_delete(
     `tag_drop_override` (the TOML stays the source of truth and is never rewritten)."""
     current = _existing(merged, id_tag)
     if current.id in {normalise_tag_id(s) for s in static_ids}:
-        return TagChange(upsert=RuntimeTag(id=current.id, updated_at=now, deleted=True))
+        return TagChange(upsert=RuntimeTag(current.tag, now, deleted=True))
     return TagChange(drop=current.id)
 
 

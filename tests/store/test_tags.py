@@ -30,39 +30,33 @@ def merged_after(store: Store):
 
 def test_static_tags_are_normalised():
     merged = merge_tags(STATIC, [])
-    assert merged["8A03EE96"].parent == "ACME"
+    assert merged["8A03EE96"].tag.parent == "ACME"
     assert merged["8A03EE96"].origin == ORIGIN_CONFIG
 
 
 def test_runtime_entry_overrides_static_one_entirely():
-    merged = merge_tags(STATIC, [RuntimeTag("8a03ee96", T0, user="Blocked card", status="Blocked")])
-    tag = merged["8A03EE96"]
-    assert (tag.status, tag.user, tag.priority, tag.origin) == (
-        "Blocked",
-        "Blocked card",
-        None,
-        ORIGIN_OVERRIDE,
+    merged = merge_tags(
+        STATIC, [RuntimeTag(TagConfig("8a03ee96", user="Blocked card", status="Blocked"), T0)]
     )
+    assert merged["8A03EE96"].origin == ORIGIN_OVERRIDE
+    assert merged["8A03EE96"].tag == TagConfig("8A03EE96", user="Blocked card", status="Blocked")
 
 
 def test_block_unblock_set_add_delete_through_the_store(store_path):
     with Store(store_path) as store:
         store.apply_tag_change(tag_block(merged_after(store), "8a03ee96", T0))
-        blocked = merged_after(store)["8A03EE96"]
-        assert (blocked.status, blocked.user, blocked.parent, blocked.priority) == (
-            "Blocked",
-            "Corp EV 1",
-            "ACME",
-            1,
+        blocked = merged_after(store)["8A03EE96"].tag
+        assert blocked == TagConfig("8A03EE96", user="Corp EV 1", parent="ACME", status="Blocked", priority=1)
+        store.apply_tag_change(
+            tag_add(merged_after(store), RuntimeTag(TagConfig("new1", user="Visitor"), at(1)))
         )
-        store.apply_tag_change(tag_add(merged_after(store), RuntimeTag("new1", at(1), user="Visitor")))
         store.apply_tag_change(tag_set(merged_after(store), "NEW1", at(2), priority=4))
     with Store(store_path) as store:
         merged = merged_after(store)
         assert merged["NEW1"].origin == ORIGIN_RUNTIME
-        assert (merged["NEW1"].user, merged["NEW1"].priority) == ("Visitor", 4)
+        assert (merged["NEW1"].tag.user, merged["NEW1"].tag.priority) == ("Visitor", 4)
         store.apply_tag_change(tag_unblock(merged, "8A03EE96", at(3)))
-        assert merged_after(store)["8A03EE96"].status == "Activated"
+        assert merged_after(store)["8A03EE96"].tag.status == "Activated"
         store.apply_tag_change(tag_delete(merged_after(store), STATIC_IDS, "new1", at(4)))
         assert "NEW1" not in merged_after(store)
         assert "NEW1" not in {t.id for t in store.runtime_tags()}
@@ -78,7 +72,7 @@ def test_deleting_a_static_tag_hides_it_until_the_override_is_dropped(store):
 def test_tag_command_errors_name_the_tag(store):
     merged = merged_after(store)
     with pytest.raises(StoreIntegrityError, match="8A03EE96: already exists"):
-        tag_add(merged, RuntimeTag("8a03ee96", T0))
+        tag_add(merged, RuntimeTag(TagConfig("8a03ee96"), T0))
     with pytest.raises(StoreIntegrityError, match="NOPE: no such tag"):
         tag_block(merged, "nope", T0)
     with pytest.raises(StoreIntegrityError, match="cannot set"):
@@ -88,8 +82,8 @@ def test_tag_command_errors_name_the_tag(store):
     with pytest.raises(StoreIntegrityError, match="not in the configuration"):
         tag_drop_override([], STATIC_IDS, "OTHER")
     with pytest.raises(StoreIntegrityError, match="status must be"):
-        RuntimeTag("X", T0, status="Expired")
+        RuntimeTag(TagConfig("X", status="Expired"), T0)
     with pytest.raises(StoreIntegrityError, match="1 to 20"):
-        RuntimeTag("X" * 21, T0)
+        RuntimeTag(TagConfig("X" * 21), T0)
     with pytest.raises(StoreIntegrityError, match="priority"):
-        RuntimeTag("X", T0, priority=-1)
+        RuntimeTag(TagConfig("X", priority=-1), T0)
