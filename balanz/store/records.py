@@ -8,13 +8,13 @@ it is looked up by are real columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from balanz.store.sessions_model import HistoryEntry
+from balanz.store.sessions_model import FLAGS, HistoryEntry, SessionRecord, build_session
 from balanz.store.timefmt import format_optional, format_utc, parse_optional, parse_utc
 
 PRIORITY_SOURCES = ("override", "tag", "charger", "default")
@@ -65,6 +65,42 @@ class LiveTransaction:
         if self.last_register_wh is None or self.meter_start_wh is None:
             return None
         return self.last_register_wh - self.meter_start_wh
+
+    def to_session(
+        self,
+        *,
+        end_time: datetime,
+        stop_reason: str,
+        meter_stop_wh: float | None = None,
+        stop_id_tag: str | None = None,
+        alias: str | None = None,
+        group_id: str | None = None,
+        history: Iterable[HistoryEntry] = (),
+        flags: Iterable[str] = (),
+    ) -> SessionRecord:
+        """The session record for this transaction ending now. Without `meter_stop_wh` (Timeout,
+        Superseded) the last register seen is the stop value; `history` is appended (e.g. the stop's
+        transactionData and the final 0 A entry); alias and group are as at session end."""
+        return build_session(
+            charger_id=self.charger_id,
+            connector_id=self.connector_id,
+            transaction_id=self.transaction_id,
+            start_time=self.start_time,
+            end_time=end_time,
+            id_tag=self.id_tag,
+            user_name=self.user_name,
+            alias=alias,
+            group_id=group_id,
+            parent_id_tag=self.parent_id_tag,
+            stop_id_tag=stop_id_tag,
+            meter_start_wh=self.meter_start_wh,
+            meter_stop_wh=meter_stop_wh if meter_stop_wh is not None else self.last_register_wh,
+            stop_reason=stop_reason,
+            priority=self.priority,
+            priority_source=self.priority_source,
+            history=(*self.history, *history),
+            flags={*(self.flags & FLAGS), *flags},
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

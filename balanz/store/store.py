@@ -45,6 +45,24 @@ class Store(SessionLog, LiveState, ChargerState, TagState, AuditLog, LcState):
         """The underlying connection wrapper (backups, diagnostics, fault-injection tests)."""
         return self._db
 
+    def stats(self) -> dict[str, int]:
+        """Row counts and file size for the monitor's `status` (store health at a glance)."""
+        counts = {
+            table: int(self._db.read(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
+            for table in (
+                "sessions",
+                "live_transactions",
+                "audit",
+                "lc_outbox",
+                "runtime_tags",
+                "runtime_chargers",
+            )
+        }
+        files = [self._db.path, self._db.path.with_name(self._db.path.name + "-wal")]
+        counts["size_bytes"] = sum(f.stat().st_size for f in files if f.exists())
+        counts["schema_version"] = self._db.schema_version
+        return counts
+
     def backup(self, destination: Path | str) -> None:
         """A consistent copy of the live database (SQLite online backup), safe while writing continues."""
         backup_to(self._db.connection, self._db.path, Path(destination))

@@ -139,3 +139,40 @@ def test_prune_sessions(store):
     store.complete_session(session(tx=2, start=at(100), end=at(110)))
     assert store.prune_sessions(at(50)) == 1
     assert [s.transaction_id for s in store.sessions()] == [2]
+
+
+def test_live_transaction_to_session_then_complete(store):
+    tx = live(
+        last_register_wh=1240000,
+        priority=5,
+        priority_source="override",
+        flags=frozenset({"partial"}),
+        history=(HistoryEntry(at(1), 6.0, None),),
+    )
+    store.upsert_live_transaction(tx)
+    record = tx.to_session(
+        end_time=at(30),
+        stop_reason="Superseded",
+        alias="HQ-01",
+        group_id="HQ",
+        history=(HistoryEntry(at(30), 0.0, 0.0),),
+        flags={"island"},
+    )
+    assert record.session_id == "CP1/1/1042/20250304T100008Z"
+    assert (record.meter_stop_wh, record.energy_wh) == (1240000, 1240000 - 1234500)
+    assert (record.priority, record.priority_source) == (5, "override")
+    assert record.history == (HistoryEntry(at(1), 6.0, None), HistoryEntry(at(30), 0.0, 0.0))
+    assert record.flags == {"partial", "island"}
+    assert (record.user_name, record.parent_id_tag, record.alias) == ("Corp EV 1", "ACME", "HQ-01")
+    assert tx.to_session(end_time=at(30), stop_reason="Local", meter_stop_wh=1250000).energy_wh == 15500
+    store.complete_session(record)
+    assert store.live_transactions() == []
+
+
+def test_stats_count_rows_and_bytes(store):
+    store.complete_session(session())
+    store.upsert_live_transaction(live(tx=5))
+    stats = store.stats()
+    assert (stats["sessions"], stats["live_transactions"], stats["audit"]) == (1, 1, 0)
+    assert stats["size_bytes"] > 0
+    assert stats["schema_version"] == store.schema_version
