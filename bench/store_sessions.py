@@ -21,32 +21,40 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from balanz.store import HistoryEntry, LiveTransaction, Store, build_session
+from balanz.csms.sessions import HistoryEntry, LiveTransaction, close_transaction
+from balanz.store import Store
 
 T0 = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)
 
 
-def record(i: int, transaction_id: int | None = None):
+def live(i: int, transaction_id: int | None = None) -> LiveTransaction:
     start = T0 + timedelta(minutes=i)
-    history = tuple(HistoryEntry(start + timedelta(minutes=m), 6.0 + m % 10, 5.5 + m % 10) for m in range(30))
-    return build_session(
+    return LiveTransaction(
         charger_id=f"CP{i % 50}",
         connector_id=1,
         transaction_id=transaction_id or i + 1,
-        start_time=start,
-        end_time=start + timedelta(hours=2),
         id_tag="8A03EE96",
+        start_time=start,
+        received_at=start,
+        meter_start_wh=1_000_000.0 + i,
         user_name="Bench",
-        group_id="HQ",
-        meter_start_wh=1_000_000 + i,
-        meter_stop_wh=1_018_000 + i,
-        stop_reason="EVDisconnected",
-        history=history,
+        history=tuple(
+            HistoryEntry(start + timedelta(minutes=m), 6.0 + m % 10, 5.5 + m % 10) for m in range(30)
+        ),
+    )
+
+
+def record(tx: LiveTransaction):
+    return close_transaction(
+        tx,
+        end_time=tx.start_time + timedelta(hours=2),
+        meter_stop_wh=(tx.meter_start_wh or 0) + 18_000,
+        reason="EVDisconnected",
     )
 
 
 def bench_complete(store: Store, n: int) -> float:
-    records = [record(i) for i in range(n)]
+    records = [record(live(i)) for i in range(n)]
     began = time.perf_counter()
     for r in records:
         store.complete_session(r)
@@ -54,17 +62,13 @@ def bench_complete(store: Store, n: int) -> float:
 
 
 def bench_cycle(store: Store, n: int) -> float:
-    """Ids come from the store's counter, so the live transaction written at start is the one
-    complete_session removes (as in the real flow)."""
+    """As the CSMS shell does it: the id from the store's counter, the live transaction written at start,
+    closed (record built) and completed at stop, which removes the live transaction again."""
     began = time.perf_counter()
     for i in range(n):
-        tx_id = store.next_transaction_id(1)
-        r = record(n + i, tx_id)
-        start = T0 + timedelta(minutes=n + i)
-        store.upsert_live_transaction(
-            LiveTransaction(r.charger_id, 1, tx_id, r.id_tag, start, start, 1_000_000)
-        )
-        store.complete_session(r)
+        tx = live(n + i, store.next_transaction_id(1))
+        store.upsert_live_transaction(tx)
+        store.complete_session(record(tx))
     elapsed = time.perf_counter() - began
     assert not store.live_transactions()
     return n / elapsed

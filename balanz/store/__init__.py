@@ -11,14 +11,12 @@ from balanz.store.migrations import SCHEMA_VERSION
 from balanz.store.records import (
     AuditEvent,
     ChargerCapabilities,
-    ConnectorOffer,
+    ConnectorState,
     CredentialState,
-    LiveTransaction,
     PriorityOverride,
     RuntimeCharger,
 )
 from balanz.store.session_log import Completion, SessionFilter
-from balanz.store.sessions_model import HistoryEntry, SessionRecord, build_session
 from balanz.store.store import Store
 
 __all__ = [
@@ -26,19 +24,15 @@ __all__ = [
     "AuditEvent",
     "ChargerCapabilities",
     "Completion",
-    "ConnectorOffer",
+    "ConnectorState",
     "CredentialState",
-    "HistoryEntry",
-    "LiveTransaction",
     "PriorityOverride",
     "RetryPolicy",
     "RuntimeCharger",
     "SessionFilter",
-    "SessionRecord",
     "Store",
     "StoreError",
     "StoreIntegrityError",
     "StoreUnavailable",
     "StoreVersionError",
-    "build_session",
 ]

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from balanz.csms.sessions import SessionRecord
 from balanz.store.errors import StoreError
 from balanz.store.session_log import SessionFilter
-from balanz.store.sessions_model import SessionRecord
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -175,11 +175,11 @@ _TABLE = ("start (UTC)", "charger", "conn", "tag", "user", "duration", "kWh", "r
 
 def table_rows(records: Sequence[SessionRecord]) -> list[tuple[str, ...]]:
     from balanz.store.export import format_duration
-    from balanz.store.timefmt import format_utc
+    from balanz.store.timefmt import format_seconds
 
     return [
         (
-            format_utc(r.start_time)[:16].replace("T", " ") if r.start_time else "?",
+            format_seconds(r.start_time)[:16].replace("T", " "),
             r.alias or r.charger_id,
             str(r.connector_id),
             r.id_tag,

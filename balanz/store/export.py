@@ -11,8 +11,8 @@ user_name,stop_id_tag,start_time,end_time,duration,energy,stop_reason,history`) 
 - `session_id` is `<charger>/<connector>/<transaction>/<start UTC>` (model.md §5.2).
 - `history` keeps the reference shape `<time>=<offered>A/<usage>A;…` (either side empty when not recorded),
   with RFC 3339 UTC times.
-`duration` stays `H:MM:SS` (hours may exceed 99), empty when the start is unknown.
-JSON Lines carries every field of the record (`SessionRecord.to_json`), one session per line.
+`duration` stays `H:MM:SS` (hours may exceed 99). CSV times are whole seconds.
+JSON Lines carries every field of the record (`balanz.store.codec.session_to_json`), one per line.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from balanz.csms.sessions import SessionRecord
+from balanz.store.codec import session_to_json
 from balanz.store.db import open_read_only, unavailable
 from balanz.store.session_log import SessionFilter, iter_sessions
-from balanz.store.sessions_model import SessionRecord
-from balanz.store.timefmt import format_optional, format_utc
+from balanz.store.timefmt import format_seconds
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def format_history(record: SessionRecord) -> str:
     def side(value: float | None) -> str:
         return "" if value is None else f"{plain_number(value)}A"
 
-    return ";".join(f"{format_utc(h.t)}={side(h.offered_a)}/{side(h.usage_a)}" for h in record.history)
+    return ";".join(f"{format_seconds(h.t)}={side(h.offered_a)}/{side(h.usage_a)}" for h in record.history)
 
 
 def csv_row(record: SessionRecord) -> dict[str, str]:
@@ -86,8 +87,8 @@ def csv_row(record: SessionRecord) -> dict[str, str]:
         "id_tag": record.id_tag,
         "user_name": record.user_name,
         "stop_id_tag": record.stop_id_tag or "",
-        "start_time": format_optional(record.start_time) or "",
-        "end_time": format_utc(record.end_time),
+        "start_time": format_seconds(record.start_time),
+        "end_time": format_seconds(record.end_time),
         "duration": format_duration(record.duration_s),
         "energy_wh": plain_number(record.energy_wh),
         "stop_reason": record.stop_reason,
@@ -112,7 +113,7 @@ def write_csv(records: Iterable[SessionRecord], out: TextIO) -> int:
 def write_jsonl(records: Iterable[SessionRecord], out: TextIO) -> int:
     count = 0
     for record in records:
-        out.write(json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.write(json.dumps(session_to_json(record), ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
     return count
 

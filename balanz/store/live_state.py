@@ -1,6 +1,6 @@
 """Store mixin: state of running sessions and connectors that a restarted daemon resumes from (allocation.md
-R23) — the transaction-id counters, live transactions, acknowledged offers/exposures, operator priority
-overrides and group suspensions."""
+R23) — the transaction-id counters, live transactions, connector allocation state (acknowledged offer,
+exposure, allocator values), operator priority overrides and group suspensions."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import json
 import logging
 from datetime import datetime
 
+from balanz.csms.sessions import LiveTransaction
+from balanz.store.codec import live_from_json, live_to_json
 from balanz.store.db import Database, upsert
-from balanz.store.records import ConnectorOffer, LiveTransaction, PriorityOverride
+from balanz.store.records import ConnectorState, PriorityOverride
 from balanz.store.timefmt import format_utc, parse_utc
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,9 @@ class LiveState:
         return self._next(LC_LOCAL_COUNTER, base)
 
     def upsert_live_transaction(self, tx: LiveTransaction, *, durable: bool = True) -> None:
-        """Write the connector's open transaction. Start, stop and offer acknowledgements use the default
-        (durable); the at-most-once-per-second usage updates may pass `durable=False`."""
+        """Write the connector's open transaction (one per connector). Starts use the default (durable);
+        the at-most-once-per-second meter updates may pass `durable=False` (a power cut may then lose the
+        last second of them, never the transaction)."""
         with self._db.write(durable=durable) as conn:
             upsert(
                 conn,
@@ -56,22 +59,22 @@ class LiveState:
                     "charger_id": tx.charger_id,
                     "connector_id": tx.connector_id,
                     "transaction_id": tx.transaction_id,
-                    "record": json.dumps(tx.to_json()),
-                    "updated_at": format_utc(tx.last_change_at or tx.received_at),
+                    "record": json.dumps(live_to_json(tx)),
+                    "updated_at": format_utc(tx.last_seen or tx.received_at),
                 },
             )
 
     def live_transactions(self) -> list[LiveTransaction]:
         """All open transactions, for resuming after a restart."""
         rows = self._db.read("SELECT record FROM live_transactions ORDER BY charger_id, connector_id")
-        return [LiveTransaction.from_json(json.loads(row["record"])) for row in rows]
+        return [live_from_json(json.loads(row["record"])) for row in rows]
 
     def live_transaction(self, charger_id: str, connector_id: int) -> LiveTransaction | None:
         rows = self._db.read(
             "SELECT record FROM live_transactions WHERE charger_id = ? AND connector_id = ?",
             (charger_id, connector_id),
         )
-        return LiveTransaction.from_json(json.loads(rows[0]["record"])) if rows else None
+        return live_from_json(json.loads(rows[0]["record"])) if rows else None
 
     def find_live_transaction(self, charger_id: str, transaction_id: int) -> LiveTransaction | None:
         """By transaction id: StopTransaction carries no connector."""
@@ -79,7 +82,7 @@ class LiveState:
             "SELECT record FROM live_transactions WHERE charger_id = ? AND transaction_id = ?",
             (charger_id, transaction_id),
         )
-        return LiveTransaction.from_json(json.loads(rows[0]["record"])) if rows else None
+        return live_from_json(json.loads(rows[0]["record"])) if rows else None
 
     def delete_live_transaction(self, charger_id: str, connector_id: int) -> None:
         """Drop an open transaction without a session record (e.g. a start the charger never confirmed);
@@ -90,39 +93,41 @@ class LiveState:
                 (charger_id, connector_id),
             )
 
-    def save_connector_offer(self, offer: ConnectorOffer) -> None:
+    def save_connector_state(self, state: ConnectorState) -> None:
         """Durable before the allocator relies on it (an acknowledgement is the basis of R23)."""
         with self._db.write() as conn:
             upsert(
                 conn,
-                "connector_offers",
+                "connector_state",
                 ("charger_id", "connector_id"),
                 {
-                    "charger_id": offer.charger_id,
-                    "connector_id": offer.connector_id,
-                    "acknowledged_a": offer.acknowledged_a,
-                    "exposure_a": offer.exposure_a,
-                    "updated_at": format_utc(offer.updated_at),
+                    "charger_id": state.charger_id,
+                    "connector_id": state.connector_id,
+                    "acknowledged_a": state.acknowledged_a,
+                    "exposure_a": state.exposure_a,
+                    "allocator": json.dumps(dict(state.allocator)),
+                    "updated_at": format_utc(state.updated_at),
                 },
             )
 
-    def connector_offers(self) -> dict[tuple[str, int], ConnectorOffer]:
-        rows = self._db.read("SELECT * FROM connector_offers")
+    def connector_states(self) -> dict[tuple[str, int], ConnectorState]:
+        rows = self._db.read("SELECT * FROM connector_state")
         return {
-            (r["charger_id"], r["connector_id"]): ConnectorOffer(
+            (r["charger_id"], r["connector_id"]): ConnectorState(
                 r["charger_id"],
                 r["connector_id"],
                 r["acknowledged_a"],
                 r["exposure_a"],
                 parse_utc(r["updated_at"]),
+                json.loads(r["allocator"]),
             )
             for r in rows
         }
 
-    def forget_connector_offers(self, charger_id: str) -> None:
+    def forget_connector_states(self, charger_id: str) -> None:
         """When a charger leaves the site (runtime charger forgotten, or removed from the TOML)."""
         with self._db.write() as conn:
-            conn.execute("DELETE FROM connector_offers WHERE charger_id = ?", (charger_id,))
+            conn.execute("DELETE FROM connector_state WHERE charger_id = ?", (charger_id,))
 
     def set_priority_override(self, override: PriorityOverride) -> None:
         with self._db.write() as conn:

@@ -78,11 +78,12 @@ CREATE TABLE live_transactions (
     PRIMARY KEY (charger_id, connector_id)
 );
 CREATE INDEX live_transactions_by_id ON live_transactions (charger_id, transaction_id);
-CREATE TABLE connector_offers (
+CREATE TABLE connector_state (
     charger_id TEXT NOT NULL,
     connector_id INTEGER NOT NULL,
     acknowledged_a REAL,
     exposure_a REAL NOT NULL,
+    allocator TEXT NOT NULL DEFAULT '{}',
     updated_at TEXT NOT NULL,
     PRIMARY KEY (charger_id, connector_id)
 );
@@ -98,15 +99,15 @@ CREATE TABLE sessions (
     user_name TEXT NOT NULL,
     parent_id_tag TEXT,
     stop_id_tag TEXT,
-    start_time TEXT,
+    start_time TEXT NOT NULL,
     end_time TEXT NOT NULL,
-    duration_s REAL,
+    duration_s REAL NOT NULL,
     meter_start_wh REAL,
     meter_stop_wh REAL,
     energy_wh REAL,
     stop_reason TEXT NOT NULL,
     priority INTEGER,
-    priority_source TEXT,
+    priority_source TEXT NOT NULL,
     max_offer_a REAL,
     max_usage_a REAL,
     mean_usage_a REAL,
@@ -114,7 +115,7 @@ CREATE TABLE sessions (
     flags TEXT NOT NULL,
     recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
-CREATE INDEX sessions_by_time ON sessions (COALESCE(start_time, end_time));
+CREATE INDEX sessions_by_start ON sessions (start_time);
 CREATE INDEX sessions_by_transaction ON sessions (charger_id, transaction_id);
 CREATE TABLE audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,28 +1,26 @@
-"""Completed sessions: the append-only table, idempotent completion, amendment of timed-out sessions,
-and the filtered query shared by the daemon and `balanz sessions` (which reads through its own
-read-only connection)."""
+"""Completed sessions: the append-only table, idempotent completion, amendment of sessions closed by
+timeout, and the filtered query shared by the daemon and `balanz sessions` (which reads through its own
+read-only connection). The record type is `balanz.csms.sessions.SessionRecord`."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from balanz.csms.sessions import SessionRecord, amend_record
+from balanz.store.codec import history_from_json, history_to_json
 from balanz.store.db import Database, unavailable
-from balanz.store.sessions_model import (
-    AMENDED,
-    SYNTHESIZED,
-    TIMEOUT_STOP,
-    HistoryEntry,
-    SessionRecord,
-    amend_session,
-)
-from balanz.store.timefmt import format_optional, format_utc, parse_optional, parse_utc
+from balanz.store.timefmt import format_utc, parse_utc
 
 log = logging.getLogger(__name__)
+
+SYNTHESIZED = "synthesized"
+TIMEOUT_STOP = "timeout_stop"
+AMENDED = "amended"
 
 RECORDED = "recorded"
 DUPLICATE = "duplicate"
@@ -34,7 +32,7 @@ _COLUMNS = (
     "energy_wh, stop_reason, priority, priority_source, max_offer_a, max_usage_a, mean_usage_a, "
     "history, flags"
 )
-_TIME_KEY = "COALESCE(start_time, end_time)"
+_TIME_KEY = "start_time"
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class Completion:
 
 @dataclass(frozen=True)
 class SessionFilter:
-    """Sessions whose start (end, for orphan stops) lies in [since, until); the other fields must match;
+    """Sessions whose start lies in [since, until); the other fields must match;
     `limit` keeps the most recent ones."""
 
     since: datetime | None = None
@@ -65,14 +63,12 @@ def _row_to_record(row: sqlite3.Row) -> SessionRecord:
         charger_id=row["charger_id"],
         connector_id=row["connector_id"],
         transaction_id=row["transaction_id"],
-        end_time=parse_utc(row["end_time"]),
-        start_time=parse_optional(row["start_time"]),
         id_tag=row["id_tag"],
         user_name=row["user_name"],
-        alias=row["alias"],
-        group_id=row["group_id"],
         parent_id_tag=row["parent_id_tag"],
         stop_id_tag=row["stop_id_tag"],
+        start_time=parse_utc(row["start_time"]),
+        end_time=parse_utc(row["end_time"]),
         duration_s=row["duration_s"],
         meter_start_wh=row["meter_start_wh"],
         meter_stop_wh=row["meter_stop_wh"],
@@ -81,10 +77,12 @@ def _row_to_record(row: sqlite3.Row) -> SessionRecord:
         priority=row["priority"],
         priority_source=row["priority_source"],
         max_offer_a=row["max_offer_a"],
-        max_usage_a=row["max_usage_a"],
         mean_usage_a=row["mean_usage_a"],
-        history=tuple(HistoryEntry.from_json(h) for h in json.loads(row["history"])),
+        max_usage_a=row["max_usage_a"],
+        history=history_from_json(json.loads(row["history"])),
         flags=frozenset(f for f in row["flags"].split(",") if f),
+        alias=row["alias"],
+        group_id=row["group_id"],
     )
 
 
@@ -100,7 +98,7 @@ def _record_params(record: SessionRecord) -> tuple[object, ...]:
         record.user_name,
         record.parent_id_tag,
         record.stop_id_tag,
-        format_optional(record.start_time),
+        format_utc(record.start_time),
         format_utc(record.end_time),
         record.duration_s,
         record.meter_start_wh,
@@ -112,7 +110,7 @@ def _record_params(record: SessionRecord) -> tuple[object, ...]:
         record.max_offer_a,
         record.max_usage_a,
         record.mean_usage_a,
-        json.dumps([h.to_json() for h in record.history]),
+        json.dumps(history_to_json(record.history)),
         ",".join(sorted(record.flags)),
     )
 
@@ -180,10 +178,15 @@ class SessionLog:
     def complete_session(self, record: SessionRecord) -> Completion:
         """Record a finished session durably; when this returns, the stop may be acknowledged.
 
-        In the same transaction the connector's live transaction (if it is this one) and its priority override
-        are removed, so a crash leaves either the open transaction or the completed record, never both or
-        neither. Idempotent: the same stop again is a `duplicate`; a real stop for a session closed by
-        timeout `amends` it. Raises `StoreUnavailable` with nothing written.
+        In the same transaction the connector's live transaction (if it is this one) and its priority
+        override are removed, so a crash leaves either the open transaction or the completed record, never
+        both or neither. Idempotent and safe to call with whatever `balanz.csms.transactions` planned:
+        - a record whose id is stored already: `duplicate` (the first one stays), unless the new one is an
+          amendment (flag `amended`, e.g. a StopPlan of kind "amend"), which replaces it;
+        - a real stop for a session stored as closed by timeout is turned into an amendment here too;
+        - a synthesized (orphan) record for a transaction id whose latest session ended at the same time
+          with the same meter stop is a `duplicate` (a repeated Stop after balanz lost track of it).
+        Raises `StoreUnavailable` with nothing written.
         """
         with self._db.write() as conn:
             completion = self._complete(conn, record)
@@ -205,13 +208,11 @@ class SessionLog:
     def _complete(self, conn: sqlite3.Connection, record: SessionRecord) -> Completion:
         same = _select(conn, "WHERE session_id = ?", (record.session_id,))
         if same:
-            if TIMEOUT_STOP in same[0].flags and TIMEOUT_STOP not in record.flags:
-                return self._amend(conn, same[0], record)
-            return Completion(DUPLICATE, same[0])
-        if SYNTHESIZED in record.flags and record.start_time is None:
+            return self._against(conn, same[0], record)
+        if SYNTHESIZED in record.flags:
             earlier = _latest_for_transaction(conn, record.charger_id, record.transaction_id)
-            if earlier is not None and TIMEOUT_STOP in earlier.flags:
-                return self._amend(conn, earlier, record)
+            if earlier is not None and TIMEOUT_STOP in earlier.flags and TIMEOUT_STOP not in record.flags:
+                return self._against(conn, earlier, record)
             if earlier is not None and (earlier.end_time, earlier.meter_stop_wh) == (
                 record.end_time,
                 record.meter_stop_wh,
@@ -222,25 +223,22 @@ class SessionLog:
         )
         return Completion(RECORDED, record)
 
-    def _amend(self, conn: sqlite3.Connection, existing: SessionRecord, stop: SessionRecord) -> Completion:
-        amended = amend_session(
-            existing,
-            end_time=stop.end_time,
-            meter_stop_wh=stop.meter_stop_wh,
-            stop_reason=stop.stop_reason,
-            stop_id_tag=stop.stop_id_tag,
-            history=stop.history,
-        )
-        if AMENDED in existing.flags and (
-            existing.end_time,
-            existing.meter_stop_wh,
-            existing.stop_reason,
-        ) == (
-            amended.end_time,
-            amended.meter_stop_wh,
-            amended.stop_reason,
-        ):
-            return Completion(DUPLICATE, existing)
+    def _against(self, conn: sqlite3.Connection, stored: SessionRecord, new: SessionRecord) -> Completion:
+        """`new` concerns the already stored session `stored`."""
+        if AMENDED in new.flags and new.session_id == stored.session_id:
+            amended = new
+        elif TIMEOUT_STOP in stored.flags and TIMEOUT_STOP not in new.flags:
+            amended = amend_record(
+                stored,
+                end_time=new.end_time,
+                meter_stop_wh=new.meter_stop_wh,
+                reason=new.stop_reason,
+                stop_id_tag=new.stop_id_tag,
+            )
+        else:
+            return Completion(DUPLICATE, stored)
+        if amended == stored:
+            return Completion(DUPLICATE, stored)
         self._overwrite(conn, amended)
         return Completion(AMENDED_OUTCOME, amended)
 
@@ -251,25 +249,18 @@ class SessionLog:
         params = _record_params(record)
         conn.execute(f"UPDATE sessions SET {assignments} WHERE session_id = ?", (*params[1:], params[0]))
 
-    def amend_timed_out_session(
-        self,
-        charger_id: str,
-        transaction_id: int,
-        *,
-        end_time: datetime,
-        meter_stop_wh: float | None,
-        history: Iterable[HistoryEntry] = (),
-    ) -> Completion | None:
-        """Late MeterValues for a transaction closed by timeout: extend that record (flag `amended`).
-        None when the latest session with that id was not closed by timeout (the caller then treats the
-        values as belonging to an unknown transaction)."""
-        with self._db.write() as conn:
-            earlier = _latest_for_transaction(conn, charger_id, transaction_id)
-            if earlier is None or TIMEOUT_STOP not in earlier.flags:
-                return None
-            amended = amend_session(earlier, end_time=end_time, meter_stop_wh=meter_stop_wh, history=history)
-            self._overwrite(conn, amended)
-        return Completion(AMENDED_OUTCOME, amended)
+    def closed_sessions(self, charger_id: str, *, since: datetime) -> dict[int, SessionRecord]:
+        """This charger's sessions that ended at or after `since`, latest per transaction id: the `closed`
+        mapping `balanz.csms.transactions.decide_stop`/`decide_meter_values` take."""
+        try:
+            found = _select(
+                self._db.connection,
+                "WHERE charger_id = ? AND end_time >= ? ORDER BY seq",
+                (charger_id, format_utc(since)),
+            )
+        except sqlite3.Error as exc:
+            raise unavailable(self._db.path, exc) from exc
+        return {record.transaction_id: record for record in found}
 
     def sessions(self, flt: SessionFilter | None = None) -> list[SessionRecord]:
         try:

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from balanz.store import SessionFilter, SessionRecord, Store, StoreUnavailable
+from balanz.csms.sessions import HistoryEntry
+from balanz.store import SessionFilter, Store, StoreUnavailable
+from balanz.store.codec import session_from_json
 from balanz.store.export import (
     CSV_COLUMNS,
     export_sessions,
@@ -15,7 +17,6 @@ from balanz.store.export import (
     plain_number,
     read_sessions,
 )
-from balanz.store.sessions_model import HistoryEntry
 from tests.store.conftest import at, session
 
 
@@ -29,7 +30,7 @@ def filled(store_path):
                     HistoryEntry(at(2), None, 5.9),
                     HistoryEntry(at(3), 16, 15.9),
                 ),
-                stop_id_tag="8a03ee96",
+                stop_id_tag="8A03EE96",
             )
         )
         store.complete_session(
@@ -109,7 +110,7 @@ def test_jsonl_carries_every_field_and_round_trips(filled):
     assert count == len(lines) == 2
     with Store(filled) as store:
         stored = store.sessions()
-    assert [SessionRecord.from_json(json.loads(line)) for line in lines] == stored
+    assert [session_from_json(json.loads(line)) for line in lines] == stored
     first = json.loads(lines[0])
     assert first["energy_wh"] == 18021
     assert first["meter_start_wh"] == 1234500

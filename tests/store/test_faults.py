@@ -2,9 +2,9 @@ import sqlite3
 
 import pytest
 
+from balanz.csms.sessions import HistoryEntry
 from balanz.store import RetryPolicy, Store, StoreUnavailable
 from balanz.store.session_log import RECORDED
-from balanz.store.sessions_model import HistoryEntry
 from tests.store.conftest import at, live, session
 
 

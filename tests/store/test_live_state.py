@@ -1,9 +1,8 @@
 import pytest
 
-from balanz.store import ConnectorOffer, PriorityOverride, Store
+from balanz.csms.sessions import HistoryEntry
+from balanz.store import ConnectorState, PriorityOverride, Store
 from balanz.store.live_state import MAX_TRANSACTION_ID
-from balanz.store.records import LiveTransaction
-from balanz.store.sessions_model import HistoryEntry
 from tests.store.conftest import T0, at, live
 
 
@@ -42,16 +41,12 @@ def test_lc_local_counter_is_separate(store):
 
 def test_live_transaction_round_trip_and_resume_after_restart(store_path):
     tx = live(
-        last_register_wh=1238021,
-        last_usage_a=(15.8, 15.7, 15.9),
+        last_register_wh=1238021.0,
+        last_seen=at(5),
         priority=5,
         priority_source="override",
-        ev_cap_a=16.0,
-        suspend_until=at(60),
-        last_change_at=at(5),
         history=(HistoryEntry(at(1), 6.0, None),),
         flags=frozenset({"partial"}),
-        extra={"probe": {"granted_at": "2025-03-04T10:00:10Z"}},
     )
     with Store(store_path) as store:
         store.upsert_live_transaction(tx)
@@ -59,36 +54,37 @@ def test_live_transaction_round_trip_and_resume_after_restart(store_path):
     with Store(store_path) as store:
         resumed = store.live_transactions()
     assert resumed == [tx, live(charger="CP2", tx=7)]
-    assert resumed[0].session_energy_wh == 1238021 - 1234500
-    assert resumed[0].extra["probe"] == {"granted_at": "2025-03-04T10:00:10Z"}
+    assert resumed[0].energy_wh == 1238021 - 1234500
 
 
 def test_live_transaction_upsert_replaces_per_connector(store):
-    store.upsert_live_transaction(live(last_register_wh=1))
-    store.upsert_live_transaction(live(last_register_wh=2))
-    assert [t.last_register_wh for t in store.live_transactions()] == [2]
-    assert store.find_live_transaction("CP1", 1042).last_register_wh == 2
+    store.upsert_live_transaction(live(last_register_wh=1.0))
+    store.upsert_live_transaction(live(last_register_wh=2.0))
+    assert [t.last_register_wh for t in store.live_transactions()] == [2.0]
+    assert store.find_live_transaction("CP1", 1042).last_register_wh == 2.0
     assert store.find_live_transaction("CP1", 9) is None
     store.delete_live_transaction("CP1", 1)
     assert store.live_transactions() == []
 
 
-def test_live_transaction_refuses_unknown_priority_source():
-    with pytest.raises(ValueError, match="priority_source"):
-        LiveTransaction("CP1", 1, 1, "A", T0, T0, 0, priority_source="magic")
-
-
-def test_connector_offers_round_trip(store_path):
-    offers = [ConnectorOffer("CP1", 1, 16.0, 16.0, at(1)), ConnectorOffer("CP1", 2, None, 32.0, at(2))]
+def test_connector_state_round_trip(store_path):
+    states = [
+        ConnectorState("CP1", 1, 16.0, 16.0, at(1), {"ev_cap_a": 16, "suspend_until": None}),
+        ConnectorState("CP1", 2, None, 32.0, at(2)),
+    ]
     with Store(store_path) as store:
-        for offer in offers:
-            store.save_connector_offer(offer)
-        store.save_connector_offer(ConnectorOffer("CP1", 1, 10.0, 16.0, at(3)))
+        for state in states:
+            store.save_connector_state(state)
+        store.save_connector_state(ConnectorState("CP1", 1, 10.0, 16.0, at(3), {"ev_cap_a": 10}))
     with Store(store_path) as store:
-        stored = store.connector_offers()
-        assert stored == {("CP1", 1): ConnectorOffer("CP1", 1, 10.0, 16.0, at(3)), ("CP1", 2): offers[1]}
-        store.forget_connector_offers("CP1")
-        assert store.connector_offers() == {}
+        stored = store.connector_states()
+        assert stored == {
+            ("CP1", 1): ConnectorState("CP1", 1, 10.0, 16.0, at(3), {"ev_cap_a": 10}),
+            ("CP1", 2): states[1],
+        }
+        assert dict(stored["CP1", 1].allocator) == {"ev_cap_a": 10}
+        store.forget_connector_states("CP1")
+        assert store.connector_states() == {}
 
 
 def test_priority_overrides(store_path):

@@ -1,6 +1,8 @@
+from dataclasses import replace
+
+from balanz.csms.sessions import amend_record
 from balanz.store import PriorityOverride, SessionFilter, Store
 from balanz.store.session_log import AMENDED_OUTCOME, DUPLICATE, RECORDED
-from balanz.store.sessions_model import AMENDED, SYNTHESIZED, TIMEOUT_STOP, HistoryEntry
 from tests.store.conftest import T0, at, live, session
 
 
@@ -14,13 +16,21 @@ def test_complete_records_and_survives_reopen(store_path):
         assert store.latest_session("CP1", 1042) == record
 
 
+def test_fractional_times_survive_exactly(store):
+    record = session(start=T0.replace(microsecond=123456), end=at(30).replace(microsecond=5))
+    store.complete_session(record)
+    assert store.sessions() == [record]
+
+
 def test_duplicate_stop_yields_one_record(store):
     record = session()
     store.complete_session(record)
     again = store.complete_session(record)
     assert again.outcome == DUPLICATE
     assert again.record == record
-    assert len(store.sessions()) == 1
+    # a repeated stop that differs (e.g. a retry after the charger re-read its meter) keeps the first
+    assert store.complete_session(replace(record, meter_stop_wh=1252600.0)).outcome == DUPLICATE
+    assert store.sessions() == [record]
 
 
 def test_complete_removes_live_transaction_and_clears_override(store):
@@ -40,74 +50,77 @@ def test_complete_keeps_a_newer_transaction_on_the_same_connector(store):
     assert store.live_transaction("CP1", 1).transaction_id == 2000
 
 
+def test_planned_amendment_replaces_the_record(store):
+    """StopPlan/MeterPlan of kind "amend" from balanz.csms.transactions carry an amended record."""
+    superseded = session(end=at(60), stop_reason="Superseded", meter_stop_wh=1240000.0)
+    store.complete_session(superseded)
+    amended = amend_record(superseded, end_time=at(70), meter_stop_wh=1241000.0, reason="EVDisconnected")
+    result = store.complete_session(amended)
+    assert result.outcome == AMENDED_OUTCOME
+    assert store.sessions() == [amended]
+    assert store.complete_session(amended).outcome == DUPLICATE
+
+
 def test_late_stop_amends_a_session_closed_by_timeout(store):
-    timed_out = session(end=at(60), stop_reason="Timeout", meter_stop_wh=1240000, flags={TIMEOUT_STOP})
+    timed_out = session(end=at(60), stop_reason="Timeout", meter_stop_wh=1240000.0, flags={"timeout_stop"})
     store.complete_session(timed_out)
-    late = session(end=at(130), meter_stop_wh=1252521, stop_reason="EVDisconnected", stop_id_tag="8A03EE96")
+    late = session(end=at(130), meter_stop_wh=1252521.0, stop_id_tag="8A03EE96")
     result = store.complete_session(late)
     assert result.outcome == AMENDED_OUTCOME
     [stored] = store.sessions()
     assert stored.session_id == timed_out.session_id
-    assert stored.flags == {TIMEOUT_STOP, AMENDED}
-    assert (stored.end_time, stored.meter_stop_wh, stored.energy_wh) == (at(130), 1252521, 18021)
-    assert stored.stop_reason == "EVDisconnected"
-    # the same late stop again changes nothing
+    assert stored.flags == {"timeout_stop", "amended"}
+    assert (stored.end_time, stored.meter_stop_wh, stored.energy_wh) == (at(130), 1252521.0, 18021.0)
+    assert (stored.stop_reason, stored.stop_id_tag) == ("EVDisconnected", "8A03EE96")
     assert store.complete_session(late).outcome == DUPLICATE
     assert store.sessions() == [stored]
 
 
-def test_orphan_stop_for_timed_out_transaction_amends_it(store):
-    timed_out = session(end=at(60), stop_reason="Timeout", flags={TIMEOUT_STOP})
-    store.complete_session(timed_out)
-    orphan = session(
-        connector=0,
-        start=None,
-        end=at(90),
+def orphan(end, meter_stop_wh, start=None, connector=0):
+    return session(
+        connector=connector,
+        start=start or end,
+        end=end,
         meter_start_wh=None,
-        meter_stop_wh=1260000,
-        flags={SYNTHESIZED},
+        meter_stop_wh=meter_stop_wh,
+        flags={"synthesized"},
         history=(),
+        alias=None,
+        group_id=None,
+        id_tag="",
+        priority=None,
+        priority_source="default",
     )
-    result = store.complete_session(orphan)
+
+
+def test_orphan_stop_for_timed_out_transaction_amends_it(store):
+    store.complete_session(session(end=at(60), stop_reason="Timeout", flags={"timeout_stop"}))
+    result = store.complete_session(orphan(at(90), 1260000.0))
     assert result.outcome == AMENDED_OUTCOME
     [stored] = store.sessions()
-    assert stored.connector_id == 1
-    assert stored.meter_stop_wh == 1260000
-    assert stored.energy_wh == 1260000 - 1234500
+    assert (stored.connector_id, stored.meter_stop_wh, stored.energy_wh) == (1, 1260000.0, 1260000 - 1234500)
 
 
-def test_orphan_stop_recorded_once(store):
-    orphan = session(start=None, meter_start_wh=None, flags={SYNTHESIZED}, history=())
-    assert store.complete_session(orphan).outcome == RECORDED
-    assert store.complete_session(orphan).outcome == DUPLICATE
+def test_orphan_stop_recorded_once_even_with_another_fallback_start(store):
+    assert store.complete_session(orphan(at(90), 1260000.0)).outcome == RECORDED
+    assert store.complete_session(orphan(at(90), 1260000.0)).outcome == DUPLICATE
+    assert store.complete_session(orphan(at(90), 1260000.0, start=at(89))).outcome == DUPLICATE
     assert len(store.sessions()) == 1
 
 
 def test_orphan_stop_after_an_unrelated_old_session_with_same_id_is_new(store):
     store.complete_session(session())
-    orphan = session(start=None, end=at(5000), meter_start_wh=None, flags={SYNTHESIZED}, history=())
-    assert store.complete_session(orphan).outcome == RECORDED
+    assert store.complete_session(orphan(at(5000), 1300000.0)).outcome == RECORDED
     assert len(store.sessions()) == 2
 
 
-def test_late_meter_values_amend_timed_out_session(store):
-    store.complete_session(
-        session(end=at(60), stop_reason="Timeout", meter_stop_wh=1240000, flags={TIMEOUT_STOP})
-    )
-    result = store.amend_timed_out_session(
-        "CP1", 1042, end_time=at(70), meter_stop_wh=1241000, history=(HistoryEntry(at(70), None, 3.0),)
-    )
-    assert result is not None
-    assert result.record.meter_stop_wh == 1241000
-    assert result.record.stop_reason == "Timeout"
-    assert AMENDED in result.record.flags
-    assert store.sessions()[0] == result.record
-
-
-def test_late_meter_values_for_a_normally_closed_session_do_not_amend(store):
-    store.complete_session(session())
-    assert store.amend_timed_out_session("CP1", 1042, end_time=at(200), meter_stop_wh=1) is None
-    assert store.amend_timed_out_session("CP9", 1, end_time=at(200), meter_stop_wh=1) is None
+def test_closed_sessions_feed_the_csms_decisions(store):
+    store.complete_session(session(tx=1, start=at(0), end=at(10)))
+    store.complete_session(session(tx=2, start=at(20), end=at(30)))
+    store.complete_session(session(charger="CP2", tx=3, start=at(20), end=at(30)))
+    assert set(store.closed_sessions("CP1", since=at(0))) == {1, 2}
+    assert set(store.closed_sessions("CP1", since=at(11))) == {2}
+    assert store.closed_sessions("CP9", since=at(0)) == {}
 
 
 def test_sessions_filters(store):
@@ -119,7 +132,7 @@ def test_sessions_filters(store):
         end=at(60 * 24 + 10),
         alias="RR-02",
         group_id="RR1",
-        id_tag="db08e534",
+        id_tag="DB08E534",
     )
     c = session(charger="CP1", tx=3, start=at(60 * 48), end=at(60 * 48 + 10))
     for r in (c, a, b):
@@ -139,34 +152,6 @@ def test_prune_sessions(store):
     store.complete_session(session(tx=2, start=at(100), end=at(110)))
     assert store.prune_sessions(at(50)) == 1
     assert [s.transaction_id for s in store.sessions()] == [2]
-
-
-def test_live_transaction_to_session_then_complete(store):
-    tx = live(
-        last_register_wh=1240000,
-        priority=5,
-        priority_source="override",
-        flags=frozenset({"partial"}),
-        history=(HistoryEntry(at(1), 6.0, None),),
-    )
-    store.upsert_live_transaction(tx)
-    record = tx.to_session(
-        end_time=at(30),
-        stop_reason="Superseded",
-        alias="HQ-01",
-        group_id="HQ",
-        history=(HistoryEntry(at(30), 0.0, 0.0),),
-        flags={"island"},
-    )
-    assert record.session_id == "CP1/1/1042/20250304T100008Z"
-    assert (record.meter_stop_wh, record.energy_wh) == (1240000, 1240000 - 1234500)
-    assert (record.priority, record.priority_source) == (5, "override")
-    assert record.history == (HistoryEntry(at(1), 6.0, None), HistoryEntry(at(30), 0.0, 0.0))
-    assert record.flags == {"partial", "island"}
-    assert (record.user_name, record.parent_id_tag, record.alias) == ("Corp EV 1", "ACME", "HQ-01")
-    assert tx.to_session(end_time=at(30), stop_reason="Local", meter_stop_wh=1250000).energy_wh == 15500
-    store.complete_session(record)
-    assert store.live_transactions() == []
 
 
 def test_stats_count_rows_and_bytes(store):
