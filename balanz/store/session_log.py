@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from balanz.csms.sessions import SessionRecord, amend_record
-from balanz.store.codec import history_from_json, history_to_json
+from balanz.store.codec import session_from_json, session_to_json
 from balanz.store.db import Database, unavailable
-from balanz.store.timefmt import format_utc, parse_utc
+from balanz.store.timefmt import format_utc
 
 log = logging.getLogger(__name__)
 
@@ -57,62 +57,22 @@ class SessionFilter:
     limit: int | None = None
 
 
+_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
+
+
 def _row_to_record(row: sqlite3.Row) -> SessionRecord:
-    return SessionRecord(
-        session_id=row["session_id"],
-        charger_id=row["charger_id"],
-        connector_id=row["connector_id"],
-        transaction_id=row["transaction_id"],
-        id_tag=row["id_tag"],
-        user_name=row["user_name"],
-        parent_id_tag=row["parent_id_tag"],
-        stop_id_tag=row["stop_id_tag"],
-        start_time=parse_utc(row["start_time"]),
-        end_time=parse_utc(row["end_time"]),
-        duration_s=row["duration_s"],
-        meter_start_wh=row["meter_start_wh"],
-        meter_stop_wh=row["meter_stop_wh"],
-        energy_wh=row["energy_wh"],
-        stop_reason=row["stop_reason"],
-        priority=row["priority"],
-        priority_source=row["priority_source"],
-        max_offer_a=row["max_offer_a"],
-        mean_usage_a=row["mean_usage_a"],
-        max_usage_a=row["max_usage_a"],
-        history=history_from_json(json.loads(row["history"])),
-        flags=frozenset(f for f in row["flags"].split(",") if f),
-        alias=row["alias"],
-        group_id=row["group_id"],
-    )
+    """Columns carry the JSON form's names and values, except history (JSON text) and flags (a,b)."""
+    data = {name: row[name] for name in _NAMES}
+    data["history"] = json.loads(data["history"])
+    data["flags"] = [flag for flag in data["flags"].split(",") if flag]
+    return session_from_json(data)
 
 
 def _record_params(record: SessionRecord) -> tuple[object, ...]:
-    return (
-        record.session_id,
-        record.charger_id,
-        record.alias,
-        record.group_id,
-        record.connector_id,
-        record.transaction_id,
-        record.id_tag,
-        record.user_name,
-        record.parent_id_tag,
-        record.stop_id_tag,
-        format_utc(record.start_time),
-        format_utc(record.end_time),
-        record.duration_s,
-        record.meter_start_wh,
-        record.meter_stop_wh,
-        record.energy_wh,
-        record.stop_reason,
-        record.priority,
-        record.priority_source,
-        record.max_offer_a,
-        record.max_usage_a,
-        record.mean_usage_a,
-        json.dumps(history_to_json(record.history)),
-        ",".join(sorted(record.flags)),
-    )
+    data = session_to_json(record)
+    data["history"] = json.dumps(data["history"])
+    data["flags"] = ",".join(data["flags"])
+    return tuple(data[name] for name in _NAMES)
 
 
 def _select(conn: sqlite3.Connection, where: str, params: tuple[object, ...]) -> list[SessionRecord]:
@@ -219,7 +179,8 @@ class SessionLog:
             ):
                 return Completion(DUPLICATE, earlier)
         conn.execute(
-            f"INSERT INTO sessions ({_COLUMNS}) VALUES ({', '.join('?' * 24)})", _record_params(record)
+            f"INSERT INTO sessions ({_COLUMNS}) VALUES ({', '.join('?' * len(_NAMES))})",
+            _record_params(record),
         )
         return Completion(RECORDED, record)
 
@@ -244,8 +205,7 @@ class SessionLog:
 
     @staticmethod
     def _overwrite(conn: sqlite3.Connection, record: SessionRecord) -> None:
-        names = [c.strip() for c in _COLUMNS.split(",")]
-        assignments = ", ".join(f"{name} = ?" for name in names[1:])
+        assignments = ", ".join(f"{name} = ?" for name in _NAMES[1:])
         params = _record_params(record)
         conn.execute(f"UPDATE sessions SET {assignments} WHERE session_id = ?", (*params[1:], params[0]))
 
