@@ -1,4 +1,4 @@
-"""Store mixin: runtime tags and overrides (merged with the TOML's by `balanz.store.tags.merge_tags`)."""
+"""Store mixin: runtime tags and overrides (merged with the TOML's by `balanz.store.tags.tag_view`)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,10 @@ class TagChange:
     drop: str | None = None
 
 
-def merge_tags(static: Iterable[TagConfig], runtime: Iterable[RuntimeTag]) -> dict[str, EffectiveTag]:
+def tag_view(static: Iterable[TagConfig], runtime: Iterable[RuntimeTag]) -> dict[str, EffectiveTag]:
+    """Every tag in force, by normalised id, with its origin (the monitor's Tags view). Authorize
+    (`balanz.csms.tags`) takes `{id: view.tag for id, view in tag_view(...).items()}` as its book: the
+    `TagConfig`s fit its `TagLike`, and tags deleted at runtime are already absent."""
     merged: dict[str, EffectiveTag] = {}
     for tag in static:
         merged[normalise_tag_id(tag.id)] = EffectiveTag(normalised(tag), ORIGIN_CONFIG)

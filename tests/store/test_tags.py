@@ -7,13 +7,13 @@ from balanz.store.tags import (
     ORIGIN_OVERRIDE,
     ORIGIN_RUNTIME,
     RuntimeTag,
-    merge_tags,
     tag_add,
     tag_block,
     tag_delete,
     tag_drop_override,
     tag_set,
     tag_unblock,
+    tag_view,
 )
 from tests.store.conftest import T0, at
 
@@ -25,19 +25,17 @@ STATIC_IDS = [t.id for t in STATIC]
 
 
 def merged_after(store: Store):
-    return merge_tags(STATIC, store.runtime_tags())
+    return tag_view(STATIC, store.runtime_tags())
 
 
 def test_static_tags_are_normalised():
-    merged = merge_tags(STATIC, [])
+    merged = tag_view(STATIC, [])
     assert merged["8A03EE96"].tag.parent == "ACME"
     assert merged["8A03EE96"].origin == ORIGIN_CONFIG
 
 
 def test_runtime_entry_overrides_static_one_entirely():
-    merged = merge_tags(
-        STATIC, [RuntimeTag(TagConfig("8a03ee96", user="Blocked card", status="Blocked"), T0)]
-    )
+    merged = tag_view(STATIC, [RuntimeTag(TagConfig("8a03ee96", user="Blocked card", status="Blocked"), T0)])
     assert merged["8A03EE96"].origin == ORIGIN_OVERRIDE
     assert merged["8A03EE96"].tag == TagConfig("8A03EE96", user="Blocked card", status="Blocked")
 
@@ -87,3 +85,13 @@ def test_tag_command_errors_name_the_tag(store):
         RuntimeTag(TagConfig("X" * 21), T0)
     with pytest.raises(StoreIntegrityError, match="priority"):
         RuntimeTag(TagConfig("X", priority=-1), T0)
+
+
+def test_tag_view_is_the_authorize_book(store):
+    from balanz.csms.tags import authorize
+
+    store.apply_tag_change(tag_block(tag_view(STATIC, store.runtime_tags()), "8A03EE96", T0))
+    store.apply_tag_change(tag_delete(tag_view(STATIC, store.runtime_tags()), STATIC_IDS, "DB08E534", T0))
+    book = {tag_id: view.tag for tag_id, view in tag_view(STATIC, store.runtime_tags()).items()}
+    assert authorize("8a03ee96", book, now=at(1)).status == "Blocked"
+    assert authorize("db08e534", book, now=at(1)).status == "Invalid"  # deleted: unknown, policy "reject"
