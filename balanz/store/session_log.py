@@ -38,7 +38,8 @@ _TIME_KEY = "start_time"
 @dataclass(frozen=True)
 class Completion:
     """What `complete_session` did: `recorded` a new record, found a `duplicate` (the same stop again), or
-    `amended` a session closed earlier by timeout. `record` is what is stored now."""
+    `amended` a stored session (a planned amendment, or a real stop after a timeout close). `record` is
+    what is stored now."""
 
     outcome: str
     record: SessionRecord

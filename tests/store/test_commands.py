@@ -2,6 +2,8 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -137,3 +139,14 @@ def test_sessions_needs_an_action(capsys):
         main(["sessions"])
     assert exc.value.code == 2
     assert "ACTION" in capsys.readouterr().err
+
+
+def test_python_dash_m_balanz_sessions_export(filled):
+    out = subprocess.run(
+        [sys.executable, "-m", "balanz", "sessions", "export", "--store", str(filled), "--charger", "RR-07"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [r["session_id"] for r in rows] == ["CP2/1/7/20250305T160008Z"]
