@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,11 +17,9 @@ from balanz.csms.sessions import SessionRecord
 from balanz.store.errors import StoreError
 from balanz.store.session_log import SessionFilter
 
-Handler = Callable[[argparse.Namespace], int]
 
-
-def _bound(upper: bool) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
+def _bound(upper: bool) -> Callable[[str], datetime]:
+    def parse(text: str) -> datetime:
         from balanz.store.export import parse_bound
 
         try:
