@@ -121,7 +121,7 @@ def open_read_only(path: Path | str, *, busy_timeout_ms: int = 2000) -> sqlite3.
     a consistent snapshot without blocking the daemon's writes)."""
     file = Path(path)
     if not file.exists():
-        raise StoreUnavailable(file, "cannot-open", "no such file (has balanz run with this store.path?)")
+        raise StoreUnavailable(file, "missing", "no such file (has balanz run with this store.path?)")
     try:
         conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as exc:

@@ -19,7 +19,7 @@ class StoreUnavailable(StoreError):
     """The database could not be read or written right now (locked, disk full, I/O error).
 
     Retrying later may succeed; nothing of the failed write was kept. `reason` is a short word for logs and
-    the monitor ("locked", "full", "io", "read-only", "cannot-open", "corrupt", "error").
+    the monitor ("locked", "full", "io", "read-only", "cannot-open", "missing", "corrupt", "error").
     """
 
     def __init__(self, path: Path | str, reason: str, detail: str) -> None:

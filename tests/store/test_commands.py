@@ -150,3 +150,26 @@ def test_python_dash_m_balanz_sessions_export(filled):
     )
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert [r["session_id"] for r in rows] == ["CP2/1/7/20250305T160008Z"]
+
+
+def test_store_path_comes_from_the_config_relative_to_its_file(tmp_path, capsys):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "balanz.toml").write_text('[store]\npath = "state/balanz.sqlite"\n')
+    with Store(site / "state" / "balanz.sqlite") as store:
+        store.complete_session(session())
+    assert main(["sessions", "list", "-c", str(site / "balanz.toml")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 sessions, 18.021 kWh"
+
+
+def test_config_problems_exit_2_with_file_and_key(tmp_path, capsys):
+    bad = tmp_path / "balanz.toml"
+    bad.write_text("[store]\npath = 5\n")
+    assert main(["sessions", "export", "-c", str(bad)]) == 2
+    assert capsys.readouterr().err.strip() == f"{bad}: store.path: must be a string; got 5"
+
+
+def test_without_config_the_default_data_directory_is_read(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sessions", "list"]) == 1
+    assert "balanz-data" in capsys.readouterr().err
