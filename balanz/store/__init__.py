@@ -17,7 +17,7 @@ from balanz.store.records import (
     RuntimeCharger,
 )
 from balanz.store.session_log import Completion, SessionFilter
-from balanz.store.store import Store
+from balanz.store.store import RuntimeState, Store
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -29,6 +29,7 @@ __all__ = [
     "PriorityOverride",
     "RetryPolicy",
     "RuntimeCharger",
+    "RuntimeState",
     "SessionFilter",
     "Store",
     "StoreError",

@@ -10,18 +10,36 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from balanz.csms.sessions import LiveTransaction
 from balanz.store.audit_log import AuditLog
 from balanz.store.charger_state import ChargerState
 from balanz.store.db import Database, unavailable
 from balanz.store.lc_state import LcState
 from balanz.store.live_state import LiveState
+from balanz.store.records import ConnectorState, PriorityOverride, RuntimeCharger
 from balanz.store.session_log import SessionLog
 from balanz.store.tag_state import TagState
+from balanz.store.tags import RuntimeTag
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuntimeState:
+    """Everything a restarted daemon resumes from (allocation.md R23 step 1), read in one call."""
+
+    live_transactions: tuple[LiveTransaction, ...]
+    connector_states: Mapping[tuple[str, int], ConnectorState]
+    priority_overrides: Mapping[tuple[str, int], PriorityOverride]
+    suspended_groups: Mapping[str, datetime]
+    runtime_chargers: tuple[RuntimeCharger, ...]
+    runtime_tags: tuple[RuntimeTag, ...]
 
 
 class Store(SessionLog, LiveState, ChargerState, TagState, AuditLog, LcState):
@@ -44,6 +62,16 @@ class Store(SessionLog, LiveState, ChargerState, TagState, AuditLog, LcState):
     def database(self) -> Database:
         """The underlying connection wrapper (backups, diagnostics, fault-injection tests)."""
         return self._db
+
+    def load_runtime_state(self) -> RuntimeState:
+        return RuntimeState(
+            live_transactions=tuple(self.live_transactions()),
+            connector_states=self.connector_states(),
+            priority_overrides=self.priority_overrides(),
+            suspended_groups=self.suspended_groups(),
+            runtime_chargers=tuple(self.runtime_chargers()),
+            runtime_tags=tuple(self.runtime_tags()),
+        )
 
     def stats(self) -> dict[str, int]:
         """Row counts and file size for the monitor's `status` (store health at a glance)."""

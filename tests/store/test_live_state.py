@@ -110,3 +110,25 @@ def test_group_suspension_persists(store_path):
         assert store.resume_group("RR1") is False
     with Store(store_path) as store:
         assert store.suspended_groups() == {"HQ": T0}
+
+
+def test_runtime_state_after_restart_has_everything_r23_needs(store_path):
+    from balanz.config.schema import TagConfig
+    from balanz.store import RuntimeCharger
+    from balanz.store.tags import RuntimeTag, TagChange
+
+    with Store(store_path) as store:
+        store.upsert_live_transaction(live())
+        store.save_connector_state(ConnectorState("CP1", 1, 16.0, 16.0, at(1), {"ev_cap_a": 16}))
+        store.set_priority_override(PriorityOverride("CP1", 1, 9, T0, 1042))
+        store.suspend_group("HQ", T0)
+        store.register_charger(RuntimeCharger("CP9", "Default", 1, T0))
+        store.apply_tag_change(TagChange(upsert=RuntimeTag(TagConfig("NEW1"), T0)))
+    with Store(store_path) as store:
+        state = store.load_runtime_state()
+    assert state.live_transactions == (live(),)
+    assert state.connector_states["CP1", 1].allocator == {"ev_cap_a": 16}
+    assert state.priority_overrides["CP1", 1].priority == 9
+    assert state.suspended_groups == {"HQ": T0}
+    assert [c.charger_id for c in state.runtime_chargers] == ["CP9"]
+    assert [t.id for t in state.runtime_tags] == ["NEW1"]
