@@ -101,11 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", 7, "print one snapshot of a running daemon"),
         ("ctl", 7, "send one command to a running daemon"),
         ("simulate", 4, "simulated chargers and cars for rehearsing a site"),
-        ("sessions", 5, "list or export completed charging sessions"),
     ):
         cmd = sub.add_parser(name, help=text)
         _add_config_flag(cmd)
         cmd.set_defaults(handler=_not_yet(issue))
+
+    from balanz.store.commands import add_sessions_parser
+
+    add_sessions_parser(sub, _add_config_flag)
     return parser
 
 
