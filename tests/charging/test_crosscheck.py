@@ -94,7 +94,13 @@ def worlds(draw: st.DrawFn) -> World:
             plans.append(ConnectorPlan(n, draw(st.sampled_from([0, 6]))))
     charger = FakeCharger(
         connectors,
-        Capabilities(max_stack_level=real_max, allowed_units=units, replace_across_connectors=across),
+        # P3: strict like EVerest — an Absolute profile without startSchedule would be Rejected.
+        Capabilities(
+            max_stack_level=real_max,
+            allowed_units=units,
+            replace_across_connectors=across,
+            accept_without_start_schedule=False,
+        ),
         quirks,
         Electrics(voltage_v=230, phases=phases, connector_max_a=32),
         sessions={
