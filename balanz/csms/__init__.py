@@ -1,1 +1,1 @@
-"""Central-system mode: the handlers that answer chargers when balanz is their CSMS."""
+"""CSMS mode: the central-system side of balanz (pure decisions and the handlers that answer chargers)."""
