@@ -19,7 +19,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 from balanz.config.schema import Config
-from balanz.credentials import CredentialLookup, InMemoryCredentials, parse_basic, verify
+from balanz.credentials import CredentialLookup, InMemoryCredentials, refusal
 from balanz.wire.connection import OcppConnection
 from balanz.wire.registry import Registry
 
@@ -165,19 +165,13 @@ class OcppServer:
         await self._serve_charger(charger_id, ws)
 
     def _authorized(self, charger_id: str, request: WebSocketRequest) -> bool:
-        stored = self.credentials.credential_for(charger_id)
-        if stored is None:
+        state = self.credentials.credential(charger_id)
+        if state is None or state.state == "none":
             log.info("charger %s has no stored password yet: accepted without checking", charger_id)
             return True
         header = next((v for k, v in request.headers if k.lower() == b"authorization"), None)
-        parsed = parse_basic(header) if header is not None else None
-        if parsed is None:
-            problem = "no Basic Authorization header"
-        elif parsed[0] != charger_id:
-            problem = f"user name {parsed[0]!r} is not the charger id"
-        elif not verify(stored, charger_id, parsed[1]):
-            problem = "wrong password"
-        else:
+        problem = refusal(state, charger_id, header)
+        if problem is None:
             return True
         log.warning("refused charger %s from %s: %s (HTTP 401)", charger_id, request.remote, problem)
         return False
