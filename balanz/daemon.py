@@ -106,7 +106,7 @@ def build_daemon(
 ) -> Daemon:
     """Assemble the handlers and the server; later features add their handlers and services here."""
     registry = Registry()
-    CoreHandlers(config.csms).register(registry)
+    CoreHandlers(config).register(registry)
     server = OcppServer(config, registry, credentials=credentials)
     return Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
 

@@ -38,7 +38,7 @@ async def serve() -> None:
         model=ModelConfig(charger_autoregister=True),
     )
     registry = Registry()
-    CoreHandlers(config.csms).register(registry)
+    CoreHandlers(config).register(registry)
     server = OcppServer(config, registry)
     async with trio.open_nursery() as nursery:
         await nursery.start(server.run)

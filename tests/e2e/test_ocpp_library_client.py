@@ -35,7 +35,7 @@ SERVER = textwrap.dedent(
         server_config = ServerConfig(host="127.0.0.1", port=0)
         config = Config(server=server_config, charger=(ChargerConfig("LIB1", "site"),))
         registry = Registry()
-        CoreHandlers(config.csms).register(registry)
+        CoreHandlers(config).register(registry)
 
         @registry.after("BootNotification")
         async def configure(conn, **_):
