@@ -75,6 +75,7 @@ class OcppServer:
         self.registry = registry
         self.credentials = credentials or InMemoryCredentials()
         self.is_known = is_known or known_from_config(config)
+        self._lenient = {c.id: c.lenient_validation for c in config.charger}
         self.on_connected: list[ConnectionHook] = []
         self.on_disconnected: list[ConnectionHook] = []
         self.port = 0
@@ -186,6 +187,7 @@ class OcppServer:
             charger_id,
             call_timeout_s=self.config.server.call_timeout_s,
             generation=self._generation,
+            lenient=self._lenient.get(charger_id, False),
         )
         session = _Session(charger_id, ws, conn)
         old = self._sessions.get(charger_id)
