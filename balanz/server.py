@@ -32,6 +32,10 @@ CODE_NORMAL, CODE_GOING_AWAY, CODE_PROTOCOL_ERROR, CODE_KEEPALIVE = 1000, 1001, 
 ConnectionHook = Callable[[OcppConnection], None]
 
 
+class ListenError(Exception):
+    """The listener could not be opened (address in use, no permission, bad TLS files)."""
+
+
 @dataclass(eq=False, slots=True)
 class _Session:
     charger_id: str
@@ -95,16 +99,19 @@ class OcppServer:
         cfg = self.config.server
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            listener = await nursery.start(
-                partial(
-                    serve_websocket,
-                    self._handle,
-                    cfg.host,
-                    cfg.port,
-                    self._ssl_context(),
-                    max_message_size=cfg.max_frame_kib * 1024,
+            try:
+                listener = await nursery.start(
+                    partial(
+                        serve_websocket,
+                        self._handle,
+                        cfg.host,
+                        cfg.port,
+                        self._ssl_context(),
+                        max_message_size=cfg.max_frame_kib * 1024,
+                    )
                 )
-            )
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
             self.port = listener.port
             nursery.start_soon(self._watchdog)
             task_status.started(self)

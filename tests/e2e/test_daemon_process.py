@@ -9,6 +9,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 
@@ -67,3 +68,15 @@ def test_config_problems_exit_2_before_listening(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "server.port" in err
     assert len([line for line in err.splitlines() if line.strip()]) >= 2
+
+
+def test_busy_port_exits_1_naming_the_address(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "balanz", "run", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--data-dir", str(tmp_path / "data")]
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=BOUND_S)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
