@@ -77,22 +77,29 @@ class MonitorApp(App[int]):
         self._rebuild = False
         self._dirty_chargers: set[str] = set()
         self._dirty_groups = False
+        # Held here, not queried: pushes and timers may still fire while the app is shutting down.
+        self.header = SiteHeader(id="header")
+        self.groups = GroupsPanel(id="groups")
+        self.filter = Input(placeholder="/ filter: charger, group, status, tag", id="filter")
+        self.table = ConnectorTable(id="connectors")
+        self.detail = DetailPane(id="detail")
+        self.events = EventLog(id="events")
 
     def compose(self) -> ComposeResult:
-        yield SiteHeader(id="header")
+        yield self.header
         with VerticalScroll(id="groups-box"):
-            yield GroupsPanel(id="groups")
+            yield self.groups
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(placeholder="/ filter: charger, group, status, tag", id="filter")
-                yield ConnectorTable(id="connectors")
-            yield DetailPane(id="detail")
-        yield EventLog(id="events")
+                yield self.filter
+                yield self.table
+            yield self.detail
+        yield self.events
         yield Footer()
 
     def on_mount(self) -> None:
         self.set_interval(self.refresh_interval, self.flush)
-        self.query_one(ConnectorTable).focus()
+        self.table.focus()
         self._apply_layout()
         if self.socket_path is not None:
             self.run_worker(
@@ -106,7 +113,7 @@ class MonitorApp(App[int]):
 
     def on_connected(self, client: AsyncClient) -> None:
         self.client = client
-        header = self.query_one(SiteHeader)
+        header = self.header
         header.connection, header.online = "connected", True
         if client.hello is not None:
             header.mode = header.mode or client.hello.mode
@@ -115,7 +122,7 @@ class MonitorApp(App[int]):
 
     def on_disconnected(self, reason: str, retry_in: float) -> None:
         self.client = None
-        header = self.query_one(SiteHeader)
+        header = self.header
         header.connection, header.online = f"disconnected, retrying in {retry_in:g}s", False
         logger.info("monitor: %s", reason)
 
@@ -123,16 +130,16 @@ class MonitorApp(App[int]):
         try:
             self._take(push)
         except (DecodeError, ProtocolError) as exc:
-            self.query_one(EventLog).add_note(f"bad {push.event} from the daemon ignored: {exc}", error=True)
+            self.events.add_note(f"bad {push.event} from the daemon ignored: {exc}", error=True)
             if push.event == PushKind.DELTA:
                 self._resync()
 
     def _take(self, push: Push) -> None:
         if push.event == PushKind.EVENT:
-            self.query_one(EventLog).add_event(event_from_json(push.data))
+            self.events.add_event(event_from_json(push.data))
             return
         if push.event == PushKind.LOG:
-            self.query_one(EventLog).add_log(log_from_json(push.data))
+            self.events.add_log(log_from_json(push.data))
             return
         if push.event == PushKind.SNAPSHOT:
             self.load(Snapshot.from_json(push.data), push.seq)
@@ -167,7 +174,7 @@ class MonitorApp(App[int]):
         try:
             self.load(Snapshot.from_json(await client.request("snapshot")))
         except (RequestFailed, ConnectionLost, DecodeError) as exc:
-            self.query_one(EventLog).add_note(f"snapshot: {exc}", error=True)
+            self.events.add_note(f"snapshot: {exc}", error=True)
 
     # -- refreshing widgets --------------------------------------------------------------------------
 
@@ -175,16 +182,16 @@ class MonitorApp(App[int]):
         snap = self.snapshot
         if snap is None or not (self._rebuild or self._dirty_chargers or self._dirty_groups):
             return
-        table = self.query_one(ConnectorTable)
+        table = self.table
         if self._rebuild:
             table.rebuild(snap)
         elif self._dirty_chargers:
             table.update_chargers(snap, self._dirty_chargers)
         if self._rebuild or self._dirty_groups:
-            self.query_one(GroupsPanel).snapshot = snap
-            header = self.query_one(SiteHeader)
+            self.groups.snapshot = snap
+            header = self.header
             header.mode, header.site = snap.site.mode, snap.site.name
-        self.query_one(SiteHeader).at = snap.at.replace("T", " ")
+        self.header.at = snap.at.replace("T", " ")
         selected = table.selected()
         if selected is not None and (self._rebuild or selected[0] in self._dirty_chargers):
             self._show_detail()
@@ -198,10 +205,10 @@ class MonitorApp(App[int]):
 
     def _show_detail(self) -> None:
         charger, connector = self.selection()
-        self.query_one(DetailPane).show(charger, connector, self.snapshot.at if self.snapshot else "")
+        self.detail.show(charger, connector, self.snapshot.at if self.snapshot else "")
 
     def selection(self) -> tuple[Charger | None, Connector | None]:
-        selected = self.query_one(ConnectorTable).selected()
+        selected = self.table.selected()
         if selected is None or self.snapshot is None:
             return None, None
         charger = self.snapshot.charger(selected[0])
@@ -218,9 +225,9 @@ class MonitorApp(App[int]):
         self.screen.set_class(show, "-detail")
         table_hidden = show and not wide
         if table_hidden:
-            self.query_one(DetailPane).focus()
-        elif self.focused is None or self.focused is self.query_one(DetailPane):
-            self.query_one(ConnectorTable).focus()
+            self.detail.focus()
+        elif self.focused is None or self.focused is self.detail:
+            self.table.focus()
 
     def action_toggle_detail(self) -> None:
         shown = self.screen.has_class("-detail")
@@ -236,25 +243,25 @@ class MonitorApp(App[int]):
         if self.screen.has_class("-narrow") and self.screen.has_class("-detail"):
             self.detail_wanted = False
             self._apply_layout()
-        self.query_one("#filter", Input).focus()
+        self.filter.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         if self.snapshot is not None:
-            self.query_one(ConnectorTable).set_filter(event.value, self.snapshot)
+            self.table.set_filter(event.value, self.snapshot)
         else:
-            self.query_one(ConnectorTable).needle = event.value
+            self.table.needle = event.value
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(ConnectorTable).focus()
+        self.table.focus()
 
     def key_escape(self) -> None:
-        if self.focused is self.query_one("#filter", Input):
-            self.query_one(ConnectorTable).focus()
+        if self.focused is self.filter:
+            self.table.focus()
 
     def action_sort(self) -> None:
-        table = self.query_one(ConnectorTable)
+        table = self.table
         name = table.next_sort()
         self.notify(f"sorted by {name}", timeout=2)
 
@@ -350,7 +357,7 @@ class MonitorApp(App[int]):
         self.run_worker(self._send(cmd, args, done), group="requests")
 
     async def _send(self, cmd: str, args: dict[str, Any], done: str) -> None:
-        log = self.query_one(EventLog)
+        log = self.events
         client = self.client
         if client is None:
             self.notify(f"{cmd}: not connected to the daemon", severity="error")

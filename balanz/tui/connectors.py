@@ -36,6 +36,7 @@ class ConnectorTable(DataTable[str]):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._cells: dict[str, tuple[str, ...]] = {}
+        self.rebuilds = 0
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -53,6 +54,7 @@ class ConnectorTable(DataTable[str]):
     def rebuild(self, snapshot: Snapshot) -> None:
         """All rows again, filtered and sorted; the cursor stays on its connector if that is still shown."""
         keep = self.selected()
+        self.rebuilds += 1
         self.clear()
         self._cells = {}
         for charger in sorted(snapshot.chargers, key=lambda c: (c.name, c.id)):

@@ -154,7 +154,7 @@ class FakeDaemon:
         except ProtocolError as exc:
             return exc.reply()
         self._last_cmd = request.cmd
-        self.requests.append(Request(request.id, request.cmd, args))
+        self.requests.append(request)
         self.request_seen.set()
         if request.cmd == "hello":
             return Reply(
