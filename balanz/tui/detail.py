@@ -20,15 +20,20 @@ logger = logging.getLogger(__name__)
 
 
 class DetailPane(VerticalScroll):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # Held, not queried: a push may ask for the detail before the pane is mounted or after it is gone.
+        self.heading = Static("select a connector", id="detail-title")
+        self.spark = Sparkline([], id="offer-spark")
+        self.body = Static("", id="detail-body")
+
     def compose(self) -> ComposeResult:
-        yield Static("select a connector", id="detail-title")
-        yield Sparkline([], id="offer-spark")
-        yield Static("", id="detail-body")
+        yield self.heading
+        yield self.spark
+        yield self.body
 
     def show(self, charger: Charger | None, connector: Connector | None, now: str) -> None:
-        title = self.query_one("#detail-title", Static)
-        body = self.query_one("#detail-body", Static)
-        spark = self.query_one("#offer-spark", Sparkline)
+        title, body, spark = self.heading, self.body, self.spark
         if charger is None or connector is None:
             title.update("select a connector")
             body.update("")
