@@ -2,7 +2,9 @@
 
 Only changed cells are written (``update_cell``), and rows are rebuilt only when connectors appear,
 disappear or cross the filter: at 2,000 chargers a full rebuild per delta would make the table flicker and
-eat the CPU. DataTable draws only the visible lines, so the row count itself costs little.
+eat the CPU. DataTable draws only the visible lines, so the row count itself costs little. Cells go in as
+``Text``, never as ``str``: a string cell is parsed as console markup, which is slow at this size and would
+let a charger alias such as ``[/x]`` break the table.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from balanz.control.snapshot import Charger, Snapshot
@@ -29,7 +32,7 @@ def parse_row_key(key: str) -> RowId:
     return charger_id, int(connector)
 
 
-class ConnectorTable(DataTable[str]):
+class ConnectorTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.needle = ""
@@ -86,7 +89,7 @@ class ConnectorTable(DataTable[str]):
                 old = self._cells[key]
                 for column, before, after in zip(COLUMN_KEYS, old, cells, strict=True):
                     if before != after:
-                        self.update_cell(key, column, after)
+                        self.update_cell(key, column, Text(after))
                         resort = resort or column == self.sort_column
                 self._cells[key] = cells
         if resort:
@@ -117,7 +120,7 @@ class ConnectorTable(DataTable[str]):
                 key = row_key(charger.id, connector.id)
                 cells = row(charger, connector)
                 self._cells[key] = cells
-                self.add_row(*cells, key=key)
+                self.add_row(*(Text(cell) for cell in cells), key=key)
 
     def _sort(self) -> None:
         if self.sort_column is not None and self.row_count:

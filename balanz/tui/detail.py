@@ -77,7 +77,8 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
         energy = UNKNOWN if meter.energy_wh is None else f"{meter.energy_wh / 1000:.1f} kWh"
         power = UNKNOWN if meter.power_w is None else f"{meter.power_w / 1000:.1f} kW"
         line("meter", f"{clock(meter.at)}  {energy}  {power}")
-        line("", f"I {phases(meter.current_a)} A  U {phases(meter.voltage_v)} V")
+        line("current", f"{phases(meter.current_a)} A")
+        line("voltage", f"{phases(meter.voltage_v)} V")
         if meter.soc_percent is not None:
             line("", f"SoC {meter.soc_percent:.0f} %")
     state = "connected" if charger.connected else f"offline, last seen {clock(charger.last_seen)}"
