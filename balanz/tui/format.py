@@ -15,7 +15,6 @@ from balanz.control.snapshot import Charger, Connector, Group
 logger = logging.getLogger(__name__)
 
 UNKNOWN = "—"
-SPARK = "▁▂▃▄▅▆▇█"
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("charger", "Charger"),
@@ -182,11 +181,3 @@ def group_lines(group: Group, now: str, width: int) -> list[str]:
         numbers = f"use {used:5.1f} off {offered:5.1f} lim {amps(group.limit_a):>5}"
         lines.append(f" L{i + 1} {bar(used, offered, group.limit_a, bar_width)} {numbers}")
     return lines
-
-
-def sparkline(values: Iterable[float], width: int) -> str:
-    data = list(values)[-width:]
-    if not data:
-        return ""
-    top = max(data) or 1.0
-    return "".join(SPARK[min(len(SPARK) - 1, int(v / top * (len(SPARK) - 1)))] for v in data)
