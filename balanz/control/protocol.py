@@ -174,8 +174,8 @@ class LineDecoder:
         self.max_line = max_line
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[Any]:
-        """JSON values of the complete lines in ``data``; raises ``ProtocolError`` on bad JSON."""
+    def split(self, data: bytes) -> list[bytes]:
+        """The complete non-blank lines in ``data`` (without newlines); the rest waits for more bytes."""
         self._buffer += data
         out = []
         while (end := self._buffer.find(b"\n")) >= 0:
@@ -184,10 +184,14 @@ class LineDecoder:
             if len(line) > self.max_line:
                 raise LineTooLong(self.max_line)
             if line.strip():
-                out.append(parse_line(line))
+                out.append(line)
         if len(self._buffer) > self.max_line:
             raise LineTooLong(self.max_line)
         return out
+
+    def feed(self, data: bytes) -> list[Any]:
+        """JSON values of the complete lines in ``data``; raises ``ProtocolError`` on bad JSON."""
+        return [parse_line(line) for line in self.split(data)]
 
 
 def parse_line(line: bytes) -> Any:

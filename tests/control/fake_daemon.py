@@ -1,7 +1,9 @@
 """A stand-in for the daemon's control socket, in asyncio, for client, CLI and monitor tests.
 
-It speaks the real protocol through the real pure pieces (``validate``, ``diff``, ``encode``): requests are
-checked against the command table, pushes are the deltas ``diff`` computes. What the daemon would *do* with
+It speaks the real protocol through the real pure pieces the daemon will use (``ControlConnection``,
+``diff``, ``encode``): requests are checked as the daemon checks them (hello first, command table, access),
+and ``requests`` records them as the daemon would execute them, defaults filled in; pushes are the deltas
+``diff`` computes. What the daemon would *do* with
 a command is out of scope: the fake records each request and answers with a canned result or error.
 
 The listening socket is bound synchronously (``listen``) before the app under test starts, so a client
@@ -15,11 +17,12 @@ import socket
 import tempfile
 from pathlib import Path
 
+from balanz.control.connection import ControlConnection
 from balanz.control.delta import diff
 from balanz.control.protocol import (
+    Access,
     ErrorReply,
     Event,
-    LineDecoder,
     LogLine,
     ProtocolError,
     Push,
@@ -27,9 +30,7 @@ from balanz.control.protocol import (
     Request,
     as_json,
     encode,
-    parse_request,
 )
-from balanz.control.requests import validate
 from balanz.control.snapshot import Snapshot
 
 
@@ -62,7 +63,6 @@ class FakeDaemon:
         self.connections = 0
         self.request_seen = asyncio.Event()
         self.server: asyncio.Server | None = None
-        self._last_cmd = ""
 
     async def start(self) -> "FakeDaemon":
         self.server = await asyncio.start_unix_server(self._handle, sock=self.sock)
@@ -126,14 +126,14 @@ class FakeDaemon:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.writers.append(writer)
-        decoder = LineDecoder(64 * 1024)
+        conn = ControlConnection(Access(self.access))
         try:
             while data := await reader.read(65536):
-                for obj in decoder.feed(data):
-                    reply = self._answer(obj)
+                for item in conn.receive(data):
+                    reply = item if isinstance(item, ErrorReply) else self._answer(conn, item)
                     writer.write(encode(reply))
                     await writer.drain()
-                    if isinstance(reply, Reply) and self._last_cmd == "subscribe":
+                    if isinstance(item, Request) and item.cmd == "subscribe":
                         self.seq += 1
                         writer.write(
                             encode(Push(event="snapshot", seq=self.seq, data=self.snapshot.to_json()))
@@ -146,29 +146,13 @@ class FakeDaemon:
             self._forget(writer)
             writer.close()
 
-    def _answer(self, obj: object) -> Reply | ErrorReply:
-        self._last_cmd = ""
-        try:
-            request = parse_request(obj)
-            args = validate(request.cmd, request.args, request.id)
-        except ProtocolError as exc:
-            return exc.reply()
-        self._last_cmd = request.cmd
+    def _answer(self, conn: ControlConnection, request: Request) -> Reply | ErrorReply:
         self.requests.append(request)
         self.request_seen.set()
         if request.cmd == "hello":
-            return Reply(
-                request.id,
-                {
-                    "protocol": 1,
-                    "version": "0.1.0",
-                    "mode": self.mode,
-                    "access": self.access,
-                    "site": self.snapshot.site.name,
-                },
-            )
+            return conn.hello_reply(request, version="0.1.0", mode=self.mode, site=self.snapshot.site.name)
         if request.cmd == "subscribe":
-            return Reply(request.id, {"topics": args["topics"]})
+            return Reply(request.id, {"topics": request.args["topics"]})
         if request.cmd == "snapshot":
             return Reply(request.id, self.snapshot.to_json())
         answer = self.replies.get(request.cmd, {})

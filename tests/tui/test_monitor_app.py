@@ -158,6 +158,7 @@ def test_stop_asks_first_and_no_sends_nothing():
         assert (await daemon.next_request("remote-stop")).args == {
             "charger": "TACW222421G063",
             "connector": 1,
+            "transaction_id": None,
         }
 
     run_monitor(scenario)
