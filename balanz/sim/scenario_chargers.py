@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ocpp.v16.enums import ConfigurationKey, Measurand
@@ -65,22 +65,28 @@ class ChargerSpec:
         return quirk in self.quirks
 
 
+NAMING_KEYS = ("id", "count", "id_pattern", "first")
+
+
 @dataclass(frozen=True, slots=True)
 class _ChargerTable:
-    """``[[charger]]`` as written; ``id`` or ``count`` + ``id_pattern`` (+ ``first``) names the chargers."""
+    """``[[charger]]`` as written; None: not written (``ChargerSpec`` holds the defaults).
+
+    ``id``, or ``count`` + ``id_pattern`` (+ ``first``, default 1), names the chargers.
+    """
 
     id: str | None = None
     count: int | None = None
     id_pattern: str | None = None
-    first: int = 1
-    connectors: int = 1
-    phases: int = 3
-    max_current_a: int = 32
-    vendor: str = "balanz-sim"
-    model: str = "SimCharger"
-    firmware: str = "1.0"
-    serial: str = ""
-    password: str = ""
+    first: int | None = None
+    connectors: int | None = None
+    phases: int | None = None
+    max_current_a: int | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    password: str | None = None
     quirks: Any = None
     configuration: Any = None
 
@@ -125,33 +131,20 @@ def parse_chargers(value: Any, rep: Reporter, heartbeat_s: int, meter_interval_s
             continue
         entry = _ChargerTable(**args)
         ids = _ids(entry, label, rep)
-        if not _check(entry, label, rep) or ids is None:
+        template = ChargerSpec(id="", **{k: v for k, v in args.items() if k not in NAMING_KEYS})
+        if not _check(template, label, rep) or ids is None:
             continue
-        quirks = entry.quirks or {}
-        written = entry.configuration or {}
-        _quirk_conflicts(quirks, written, label, rep)
-        configuration = default_configuration(entry.connectors, quirks, heartbeat_s, meter_interval_s)
-        configuration.update(written)
+        _quirk_conflicts(template.quirks, template.configuration, label, rep)
+        configuration = default_configuration(
+            template.connectors, template.quirks, heartbeat_s, meter_interval_s
+        )
+        configuration.update(template.configuration)
         for charger_id in ids:
             if charger_id in seen:
                 rep.error(f"{label}.id", f'"{charger_id}" is already the id of {seen[charger_id]}')
                 continue
             seen[charger_id] = label
-            chargers.append(
-                ChargerSpec(
-                    id=charger_id,
-                    connectors=entry.connectors,
-                    phases=entry.phases,
-                    max_current_a=entry.max_current_a,
-                    vendor=entry.vendor,
-                    model=entry.model,
-                    firmware=entry.firmware,
-                    serial=entry.serial,
-                    password=entry.password,
-                    quirks=quirks,
-                    configuration=configuration,
-                )
-            )
+            chargers.append(replace(template, id=charger_id, configuration=configuration))
     return chargers
 
 
@@ -171,9 +164,10 @@ def _ids(entry: _ChargerTable, label: str, rep: Reporter) -> list[str] | None:
         rep.error(label, "give either id (one charger) or count + id_pattern (several), not both")
         return None
     if entry.id is not None:
-        if entry.id_pattern is not None:
-            rep.error(f"{label}.id_pattern", "applies only with count; remove it or replace id by count")
-            return None
+        for name in ("id_pattern", "first"):
+            if getattr(entry, name) is not None:
+                rep.error(f"{label}.{name}", "applies only with count; remove it or replace id by count")
+                return None
         problem = identity_problem(entry.id)
         if problem:
             rep.error(f"{label}.id", problem, entry.id)
@@ -188,12 +182,11 @@ def _ids(entry: _ChargerTable, label: str, rep: Reporter) -> list[str] | None:
     if not 1 <= entry.count <= MAX_EXPANDED:
         rep.error(f"{label}.count", f"must be between 1 and {MAX_EXPANDED}", entry.count)
         return None
-    if entry.first < 0:
-        rep.error(f"{label}.first", "must be ≥ 0", entry.first)
+    first = 1 if entry.first is None else entry.first
+    if first < 0:
+        rep.error(f"{label}.first", "must be ≥ 0", first)
         return None
-    return _expand(
-        entry.id_pattern, range(entry.first, entry.first + entry.count), f"{label}.id_pattern", rep
-    )
+    return _expand(entry.id_pattern, range(first, first + entry.count), f"{label}.id_pattern", rep)
 
 
 PATTERN_HELP = "must contain {n} (or {n:03} for zero-padding) and no other {…} field"
@@ -223,7 +216,7 @@ def _expand(pattern: str, numbers: range, key: str, rep: Reporter) -> list[str] 
     return ids
 
 
-def _check(entry: _ChargerTable, label: str, rep: Reporter) -> bool:
+def _check(entry: ChargerSpec, label: str, rep: Reporter) -> bool:
     before = len(rep.sink)
     between(rep.error, f"{label}.connectors", entry.connectors, 1, 16)
     if entry.phases not in (1, 3):

@@ -12,7 +12,7 @@ import fnmatch
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from ocpp.v16.enums import ChargePointErrorCode
@@ -61,16 +61,19 @@ COMMON_KEYS = ("at", "kind", "charger", "stagger", "repeat")
 
 @dataclass(frozen=True, slots=True)
 class EvDefaults:
-    """``[simulation.ev]``: the car every arrival starts from; an arrival overrides any of these keys."""
+    """``[simulation.ev]``: the car every arrival starts from; an arrival overrides any of these keys.
 
-    max_current_a: float = 16
-    phases: int = 3
-    min_current_a: float = 6
-    draw_margin_a: float = 0.2
-    voltage_v: float = 230
-    wanted_kwh: float = 20
-    taper_from: float = 0.8
-    gives_up: bool = False
+    The defaults are the EV model's own (ev.py), so the two cannot drift apart.
+    """
+
+    max_current_a: float = EvSpec.max_current_a
+    phases: int = EvSpec.phases
+    min_current_a: float = EvSpec.min_current_a
+    draw_margin_a: float = EvSpec.draw_margin_a
+    voltage_v: float = EvSpec.voltage_v
+    wanted_kwh: float = EvSpec.target_wh / 1000
+    taper_from: float = EvSpec.taper_from
+    gives_up: bool = EvSpec.gives_up_without_offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ class Repeat:
 
 
 def time_value(value: Any, key: str, rep: Reporter) -> Any:
-    spec = parse_time(value) if isinstance(value, str | datetime) else None
+    spec = parse_time(value) if isinstance(value, str | datetime | time) else None
     if spec is None:
         rep.error(key, f"must be {TIME_HELP}", value)
         return INVALID

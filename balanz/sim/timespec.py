@@ -58,10 +58,15 @@ class Instant:
 TimeSpec = Offset | WallClock | Instant
 
 
-def parse_time(value: str | datetime) -> TimeSpec | None:
-    """One of the three spellings, or None when ``value`` is none of them (or an instant without offset)."""
+def parse_time(value: str | datetime | time) -> TimeSpec | None:
+    """One of the three spellings, or None when ``value`` is none of them (or an instant without offset).
+
+    TOML's own date-time and local-time values are accepted too (``at = 07:30:00`` unquoted).
+    """
     if isinstance(value, datetime):
         return Instant(value) if value.tzinfo is not None else None
+    if isinstance(value, time):
+        return WallClock(value) if value.tzinfo is None else None
     text = value.strip()
     wall = _WALL.fullmatch(text)
     if wall is not None:

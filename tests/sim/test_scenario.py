@@ -11,6 +11,7 @@ import pytest
 
 from balanz.config.errors import ConfigError
 from balanz.config.loader import load_config
+from balanz.sim.ev import EvSpec
 from balanz.sim.quirks import QUIRKS, Quirk
 from balanz.sim.scenario import Arrival, Fault, LoadedScenario, NetworkDrop, Reboot, load_scenario
 
@@ -140,6 +141,16 @@ def test_defaults_and_now(files):
     assert scenario.chargers[0].configuration["HeartbeatInterval"] == "300"
     assert scenario.chargers[0].configuration["NumberOfConnectors"] == "1"
     assert scenario.events == ()
+    ev, car = sim.ev, EvSpec()
+    assert (ev.max_current_a, ev.phases, ev.min_current_a, ev.draw_margin_a, ev.voltage_v, ev.taper_from) == (
+        car.max_current_a,
+        car.phases,
+        car.min_current_a,
+        car.draw_margin_a,
+        car.voltage_v,
+        car.taper_from,
+    )
+    assert (ev.wanted_kwh * 1000, ev.gives_up) == (car.target_wh, car.gives_up_without_offer)
 
 
 @pytest.mark.parametrize(
@@ -245,6 +256,7 @@ def test_count_expansion_with_first_and_shared_settings(files):
         ("connectors = 2", "charger[1]: needs id"),
         ("count = 2", "charger[1].id_pattern: required with count"),
         ('id = "A"\nid_pattern = "A{n}"', 'charger[1] "A".id_pattern: applies only with count'),
+        ('id = "A"\nfirst = 2', 'charger[1] "A".first: applies only with count'),
         ('count = 0\nid_pattern = "A{n}"', "charger[1].count: must be between 1 and 1000"),
         ('count = 2\nid_pattern = "A{n}"\nfirst = -1', "charger[1].first: must be ≥ 0"),
         ('count = 2\nid_pattern = "A"', "charger[1].id_pattern: must contain {n}"),
@@ -413,6 +425,13 @@ def test_wall_clock_is_the_first_such_moment_after_the_start_across_midnight(fil
         utc("2027-05-03T23:59:30+02:00"),
         utc("2027-05-04T05:59:00+02:00"),
     ]
+
+
+def test_toml_local_time_is_a_wall_clock_time(files):
+    (visit,) = files.events('\n[[event]]\nat = 07:30:00\nkind = "arrive"\ncharger = "A"\ntag = "T"\n')
+    assert visit.at == utc("2027-05-03T07:30:00+02:00")
+    text = HEADER + '\n[[event]]\nat = 2027-05-03T07:30:00\nkind = "reboot"\ncharger = "A"\n'
+    assert files.has(text, "event[1].at: must be an offset from the start")
 
 
 def test_instants_as_string_or_toml_datetime(files):
