@@ -313,15 +313,10 @@ def _occurrences(
     for k in range(repeat.times):
         for n, charger in enumerate(targets):
             at = first + k * repeat.every + n * stagger
-            where = (
-                label
-                if len(targets) == 1 and repeat.times == 1
-                else f'{label} ("{charger.id}" at {at.isoformat()})'
-            )
             tag = entry.tag.format(n=n + 1) if entry.tag and "{" in entry.tag else entry.tag or ""
-            occurrence = Occurrence(at, (index, k, n), where, entry, charger, tag)
+            occurrence = Occurrence(at, (index, k, n), label, entry, charger, tag)
             if entry.kind == "arrive":
-                occurrence.ev = _ev(entry, at, zone, defaults, where, rep)
+                occurrence.ev = _ev(entry, charger.id, at, zone, defaults, label, rep)
                 if occurrence.ev is None:
                     continue
             out.append(occurrence)
@@ -329,7 +324,13 @@ def _occurrences(
 
 
 def _ev(
-    entry: EventTable, at: datetime, zone: tzinfo, defaults: EvDefaults, label: str, rep: Reporter
+    entry: EventTable,
+    charger: str,
+    at: datetime,
+    zone: tzinfo,
+    defaults: EvDefaults,
+    label: str,
+    rep: Reporter,
 ) -> EvSpec | None:
     """The car of one arrival: defaults overridden by the arrival, its times anchored at the arrival."""
 
@@ -337,21 +338,24 @@ def _ev(
         own = getattr(entry, name)
         return own if own is not None else getattr(defaults, name)
 
+    def key(what: str) -> str:
+        return (
+            f"{label}.{what}_after" if getattr(entry, f"{what}_after") is not None else f"{label}.{what}_at"
+        )
+
     moments: dict[str, datetime | None] = {}
     for what in ("start", "leave"):
         after: timedelta | None = getattr(entry, f"{what}_after")
         spec: TimeSpec | None = getattr(entry, f"{what}_at")
         moment = at + after if after is not None else (resolve(spec, at, zone) if spec is not None else None)
         if moment is not None and moment <= at:
-            rep.error(
-                f"{label}.{what}_at", f"must be after the arrival ({at.isoformat()})", moment.isoformat()
-            )
+            arrival = f'the arrival at "{charger}" ({at.isoformat()})'
+            rep.error(key(what), f"must be after {arrival}", moment.isoformat())
             return None
         moments[what] = moment
-    if moments["start"] is not None and moments["leave"] is not None and moments["leave"] <= moments["start"]:
-        rep.error(
-            f"{label}.leave_at", "the car leaves before its delayed start", moments["leave"].isoformat()
-        )
+    start, leave = moments["start"], moments["leave"]
+    if start is not None and leave is not None and leave <= start:
+        rep.error(key("leave"), f'the car at "{charger}" leaves before its delayed start', leave.isoformat())
         return None
     return EvSpec(
         max_current_a=float(pick("max_current_a")),

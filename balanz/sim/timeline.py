@@ -131,7 +131,7 @@ def fold(occurrences: Sequence[Occurrence], end: datetime, rep: Reporter) -> lis
         if visit is not None and visit.ev.leave_at is not None and visit.ev.leave_at <= o.at:
             finished.append(visits.pop(key))
             visit = None
-        where = f'{o.label}: connector {entry.connector} of "{o.charger.id}"'
+        where = f'connector {entry.connector} of "{o.charger.id}"'
         if entry.kind == "arrive":
             if visit is not None:
                 since = visit.occurrence.at.isoformat()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from balanz.config.errors import ConfigError
 from balanz.config.loader import load_config
@@ -636,45 +641,45 @@ def test_events_sort_by_instant_then_file_order(files):
         ),
         (
             arrive("1h", extra='leave_at = "2027-05-03T04:30:00Z"'),
-            "event[1].leave_at: must be after the arrival",
+            'event[1].leave_at: must be after the arrival at "A" (2027-05-03T05:00:00+00:00)',
         ),
         (
             arrive("1h", extra='start_after = "2h"\nleave_after = "1h"'),
-            "event[1].leave_at: the car leaves before",
+            'event[1].leave_after: the car at "A" leaves before',
         ),
-        (arrive("1h") + arrive("2h"), 'event[2].at: event[2]: connector 1 of "A" already has a car'),
+        (arrive("1h") + arrive("2h"), 'event[2].at: connector 1 of "A" already has a car'),
         (
             arrive("1h", extra='leave_after = "30m"') + arrive("2h") + arrive("3h"),
-            "event[3].at: event[3]: connector",
+            "event[3].at: connector",
         ),
-        (event("leave", "1h"), 'event[1].at: event[1]: connector 1 of "A" has no car plugged in'),
+        (event("leave", "1h"), 'event[1].at: connector 1 of "A" has no car plugged in'),
         (
             arrive("1h", extra='leave_after = "1h"') + event("pause", "3h"),
-            "event[2].at: event[2]: connector 1",
+            "event[2].at: connector 1",
         ),
         (
             arrive("1h", extra='leave_after = "5h"') + event("leave", "3h"),
-            "event[2].kind: event[2]: connector 1",
+            "event[2].kind: connector 1",
         ),
         (
             arrive("1h") + event("resume", "3h"),
-            'event[2].kind: event[2]: connector 1 of "A": the car is not paused',
+            'event[2].kind: connector 1 of "A": the car is not paused',
         ),
         (
             arrive("1h") + event("pause", "2h") + event("pause", "3h"),
-            'event[3].kind: event[3]: connector 1 of "A": the car is already paused',
+            'event[3].kind: connector 1 of "A": the car is already paused',
         ),
         (
             arrive("1h") + event("pause", "2h") + event("full", "3h"),
-            'event[3].kind: event[3]: connector 1 of "A": the car is paused',
+            'event[3].kind: connector 1 of "A": the car is paused',
         ),
         (
             arrive("1h") + event("full", "2h") + event("pause", "3h"),
-            'event[3].kind: event[3]: connector 1 of "A": the car is already full',
+            'event[3].kind: connector 1 of "A": the car is already full',
         ),
         (
             arrive("1h", "B", 'leave_after = "1h"') + arrive("1h30m", "B"),
-            'event[2].at: event[2]: connector 1 of "B" already has a car',
+            'event[2].at: connector 1 of "B" already has a car',
         ),
     ],
 )
@@ -691,3 +696,101 @@ def test_a_car_can_arrive_when_the_previous_one_has_left(files):
         arrive("1h", extra='leave_after = "1h"') + arrive("2h") + event("leave", "3h") + arrive("3h")
     )
     assert [e.at.hour for e in events] == [5, 6, 7]
+
+
+# --- robustness -----------------------------------------------------------------------------------------
+
+SIM_KEYS = ["start", "duration", "timezone", "meter_interval_s", "heartbeat_s", "ev"]
+CHARGER_KEYS = ["id", "count", "id_pattern", "first", "connectors", "phases", "max_current_a", "vendor"]
+CHARGER_KEYS += ["quirks", "configuration", "password"]
+EVENT_KEYS = ["at", "kind", "charger", "connector", "tag", "max_current_a", "phases", "min_current_a"]
+EVENT_KEYS += ["wanted_kwh", "gives_up", "start_after", "start_at", "leave_after", "leave_at", "duration"]
+EVENT_KEYS += ["error_code", "stagger", "repeat", "name", "times", "every", "apply_delay_s"]
+
+scalars = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        [
+            "now",
+            "A",
+            "A*",
+            "?",
+            "CP{n:02}",
+            "{n.x}",
+            "1h",
+            "0s",
+            "90m",
+            "07:30",
+            "02:30",
+            "arrive",
+            "leave",
+            "pause",
+            "resume",
+            "full",
+            "reboot",
+            "drop",
+            "fault",
+            "T{n}",
+            "UTC",
+            "Europe/Copenhagen",
+            "watts_only",
+            "apply_delay",
+            "GroundFailure",
+            "2027-03-28T01:30:00+01:00",
+            "Power",
+            "Core",
+        ]
+    ),
+    st.text(max_size=6),
+    st.just(datetime(2027, 3, 28, 1, 30, tzinfo=UTC)),
+    st.just(datetime(2027, 3, 28, 1, 30)),
+    st.just(time(2, 30)),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["name", "times", "every", "apply_delay_s", "HeartbeatInterval"]),
+            inner,
+            max_size=3,
+        ),
+    ),
+    max_leaves=5,
+)
+
+
+def table(names: list[str]) -> st.SearchStrategy[dict[str, object]]:
+    return st.dictionaries(st.sampled_from([*names, "bogus"]), values, max_size=6)
+
+
+scenario_documents = st.fixed_dictionaries(
+    {"charger": st.lists(table(CHARGER_KEYS), max_size=3).map(lambda c: [{"id": "A", "connectors": 2}, *c])},
+    optional={
+        "simulation": table(SIM_KEYS),
+        "event": st.lists(table(EVENT_KEYS), max_size=5),
+        "simulaton": st.just({"x": 1}),
+    },
+)
+
+
+@settings(max_examples=300)
+@given(scenario_documents)
+def test_any_scenario_loads_or_reports(doc):
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "s.toml")
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(tomli_w.dumps(doc))
+        try:
+            loaded = load_scenario(path, NOW)
+        except ConfigError as exc:
+            problems = exc.problems
+            assert any(p.is_error for p in problems)
+        else:
+            problems = loaded.warnings
+            sim = loaded.scenario.simulation
+            assert all(sim.start <= e.at < sim.end for e in loaded.scenario.events)
+            assert [e.at for e in loaded.scenario.events] == sorted(e.at for e in loaded.scenario.events)
+        assert all(str(p).startswith(path + ": ") for p in problems)
