@@ -138,12 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(handler=_cmd_import_csv)
 
     _add_control_parsers(sub)
-    for name, issue, text in (
-        ("simulate", 4, "simulated chargers and cars for rehearsing a site"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        _add_config_flag(cmd)
-        cmd.set_defaults(handler=_not_yet(issue))
+    simulate = sub.add_parser("simulate", help="simulated chargers and cars for rehearsing a site")
+    _add_config_flag(simulate)
+    simulate.set_defaults(handler=_not_yet(4))
 
     from balanz.store.commands import add_sessions_parser
 
