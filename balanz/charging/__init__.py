@@ -26,8 +26,8 @@ limit_a, wire_limit, only_if_accepted, expect_match)
     clear_succeeded(status); needs_reassert(step, status)
     reassert(strategy, setup, plans, now, adoption=, may_clear_foreign=, max_stack_level=)
     idle_offer, start_transaction, offer, stop_transaction, release, foreign_clears, triggers,
-    should_resend_on_resume, foreign_clean_allowed;  ConnectorPlan(connector_id, target_a, transaction_id,
-    exposure_a)
+    should_resend_on_resume, foreign_clean_allowed, verify_trigger, composite_requests;
+    ConnectorPlan(connector_id, target_a, transaction_id, exposure_a)
 
 Verification (`verify`)
     expect(previous, target_a, acknowledged_at, new_session=) -> Check
@@ -66,6 +66,7 @@ from balanz.charging.probe import (
 )
 from balanz.charging.sequences import (
     ConnectorPlan,
+    composite_requests,
     foreign_clean_allowed,
     foreign_clears,
     idle_offer,
@@ -76,6 +77,7 @@ from balanz.charging.sequences import (
     start_transaction,
     stop_transaction,
     triggers,
+    verify_trigger,
 )
 from balanz.charging.strategy import (
     Answer,
@@ -123,6 +125,7 @@ __all__ = [
     "choose",
     "clear_by_id",
     "clear_succeeded",
+    "composite_requests",
     "default_id",
     "effective_amps",
     "engine_capabilities",
@@ -152,5 +155,6 @@ __all__ = [
     "stop_transaction",
     "triggers",
     "tx_id",
+    "verify_trigger",
     "wire_limit",
 ]

@@ -41,6 +41,7 @@ class Action(StrEnum):
     SET = "SetChargingProfile"
     CLEAR = "ClearChargingProfile"
     TRIGGER = "TriggerMessage"
+    GET_COMPOSITE = "GetCompositeSchedule"
 
 
 @dataclass(frozen=True)

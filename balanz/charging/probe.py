@@ -57,6 +57,10 @@ PROBE_KEYS: tuple[str, ...] = (
 )
 """profiles.md §4, in the order of its table (GetConfigurationMaxKeys last: it only sizes later calls)."""
 
+PROBE_AFTER_CONNECT_S = 10
+"""§4: a charger's first connection since balanz started is probed after this long without a
+BootNotification."""
+
 WANTED_MEASURANDS: tuple[str, ...] = ("Current.Import", "Current.Offered")
 
 _TOKEN_SPLIT = re.compile(r"[,;\s]+")
@@ -233,7 +237,9 @@ def parse_configuration(answers: Iterable[Mapping[str, Any]]) -> ProbeResult:
     for answer in answers:
         for key, value, readonly in _entries(answer, problems):
             values[key] = (value, readonly)
-        unknown.extend(k for k in answer.get("unknownKey") or () if isinstance(k, str))
+        listed = answer.get("unknownKey")
+        if isinstance(listed, list):
+            unknown.extend(k for k in listed if isinstance(k, str))
     result = ProbeResult(answered=True, unknown_keys=tuple(dict.fromkeys(unknown)))
 
     def text(key: str) -> str | None:

@@ -50,6 +50,12 @@ logger = logging.getLogger(__name__)
 FOREIGN_LEVELS_MAX = 8
 """Above this ChargeProfileMaxStackLevel per-level clears would be too many calls (§5.3 step 3)."""
 
+VERIFY_TRIGGER_DELAY_S = 10
+"""§7 `verify_trigger`: how long after an Accepted reduction the MeterValues trigger goes out."""
+
+COMPOSITE_DURATION_S = 300
+"""§7 `verify_composite`: the diagnostic window asked for."""
+
 
 @dataclass(frozen=True)
 class ConnectorPlan:
@@ -265,3 +271,28 @@ def release(strategy: Strategy, setup: ProfilesSetup) -> list[Step]:
     if profiles.station_cap == "charger_max" and setup.charger.charger_max_a is not None:
         steps.append(clear_by_id(profiles.id_base, note="release"))
     return steps
+
+
+def verify_trigger(setup: ProfilesSetup, connector_id: int) -> Step | None:
+    """§7 `verify_trigger`: TriggerMessage MeterValues for the connector, sent VERIFY_TRIGGER_DELAY_S after
+    an Accepted reduction (errata: the charger answers with current values)."""
+    if not setup.profiles.verify_trigger:
+        return None
+    payload = {"requestedMessage": "MeterValues", "connectorId": connector_id}
+    return Step(Action.TRIGGER, payload, connector_id=connector_id, note="verify trigger")
+
+
+def composite_requests(setup: ProfilesSetup) -> list[Step]:
+    """§7 `verify_composite`: GetCompositeSchedule per connector after adoption, for the monitor only —
+    answers are often malformed (P23) and never feed a decision."""
+    if not setup.profiles.verify_composite:
+        return []
+    return [
+        Step(
+            Action.GET_COMPOSITE,
+            {"connectorId": n, "duration": COMPOSITE_DURATION_S, "chargingRateUnit": "A"},
+            connector_id=n,
+            note="diagnostic composite",
+        )
+        for n in range(1, setup.charger.connectors + 1)
+    ]

@@ -1,5 +1,8 @@
 """Capability probing, profiles.md §4: the keys asked, the answer read, the ChangeConfiguration dialogue."""
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from balanz.charging import NOT_ANSWERED, PROBE_KEYS, ProbeResult, measurand_setup, parse_configuration
 from balanz.charging.probe import engine_capabilities, probe_requests, probe_warnings
 from balanz.config.schema import ProfilesConfig
@@ -223,3 +226,32 @@ def test_profiles_4_readonly_or_already_fine_keys_are_left_alone() -> None:
     )
     assert measurand_setup(_probe_with("Current.Import,current.offered", "30"), on).request() is None
     assert measurand_setup(NOT_ANSWERED, on).request() is None
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+KEYED = st.fixed_dictionaries({"key": st.sampled_from(PROBE_KEYS), "value": JSONISH, "readonly": JSONISH})
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "configurationKey": st.lists(KEYED | JSONISH, max_size=6) | JSONISH,
+                "unknownKey": st.lists(st.text(max_size=12)) | JSONISH,
+            },
+        ),
+        max_size=3,
+    )
+)
+def test_any_answer_shape_parses_without_raising_and_round_trips(answers: list[dict[str, object]]) -> None:
+    """Chargers answer GetConfiguration in every shape; the probe never fails, it reports problems."""
+    probe = parse_configuration(answers)
+    assert probe.answered
+    assert ProbeResult.from_mapping(probe.to_mapping()) == probe
+    assert probe.stack_level_bound >= 0
+    assert probe.units

@@ -18,8 +18,10 @@ from balanz.charging import (
     should_resend_on_resume,
     start_transaction,
     stop_transaction,
+    verify_trigger,
 )
 from balanz.charging.build import Step
+from balanz.charging.sequences import composite_requests
 from balanz.config.schema import ProfilesConfig
 from balanz.profiles import Purpose
 from balanz.wire.validation import validate
@@ -184,3 +186,23 @@ def test_profiles_5_2_release_clears_only_our_ids() -> None:
         {"id": i} for i in (9101, 9102, 9201, 9202, 9100)
     ]
     assert [dict(s.payload) for s in release(DEFAULT_ONLY, TWO)] == [{"id": 9101}, {"id": 9102}]
+
+
+def test_profiles_7_verify_trigger_only_when_configured() -> None:
+    assert verify_trigger(TWO, 2) is None
+    on = ProfilesSetup(ChargerSetup(2), ProfilesConfig(verify_trigger=True))
+    step = verify_trigger(on, 2)
+    assert step is not None
+    assert summary([step]) == [("TriggerMessage", 2, None, None)]
+    assert dict(step.payload) == {"requestedMessage": "MeterValues", "connectorId": 2}
+
+
+def test_profiles_7_verify_composite_only_when_configured_p23() -> None:
+    assert composite_requests(TWO) == []
+    on = ProfilesSetup(ChargerSetup(2), ProfilesConfig(verify_composite=True))
+    steps = composite_requests(on)
+    for step in steps:
+        validate(2, step.action.value, step.as_dict())
+    assert [dict(s.payload) for s in steps] == [
+        {"connectorId": n, "duration": 300, "chargingRateUnit": "A"} for n in (1, 2)
+    ]
