@@ -56,6 +56,10 @@ class LiveVia(StrEnum):
     TX_DEFAULT = "default"
 
 
+_FLAGS = (("c0", "default_on_zero"), ("per", "per_connector_levels"), ("nocap", "no_cap"))
+"""Boolean fields of `Strategy` and their spelling in `Strategy.text`."""
+
+
 @dataclass(frozen=True)
 class Strategy:
     live: LiveVia = LiveVia.TX_PROFILE
@@ -74,32 +78,23 @@ class Strategy:
     def text(self) -> str:
         """Stable spelling stored per charger (`Store.save_strategy`) and shared by model."""
         parts = [self.live.value, f"L{self.stack_level}", self.kind.value, self.unit.value]
-        if self.default_on_zero:
-            parts.append("c0")
-        if self.per_connector_levels:
-            parts.append("per")
+        parts += [flag for flag, attr in _FLAGS if getattr(self, attr)]
         if self.floor_a:
             parts.append(f"floor{self.floor_a}")
-        if self.no_cap:
-            parts.append("nocap")
         return "/".join(parts)
 
     @classmethod
     def parse(cls, text: str) -> Strategy | None:
         """Inverse of `text`; None for anything not written by it (an older or damaged record)."""
-        parts = text.split("/")
         try:
-            live, level, kind, unit, *flags = parts
+            live, level, kind, unit, *flags = text.split("/")
             strategy = cls(LiveVia(live), int(level.removeprefix("L")), Kind(kind), RateUnit(unit))
         except ValueError:
             return None
+        names = dict(_FLAGS)
         for flag in flags:
-            if flag == "c0":
-                strategy = replace(strategy, default_on_zero=True)
-            elif flag == "per":
-                strategy = replace(strategy, per_connector_levels=True)
-            elif flag == "nocap":
-                strategy = replace(strategy, no_cap=True)
+            if flag in names:
+                strategy = replace(strategy, **{names[flag]: True})
             elif flag.startswith("floor") and flag[5:].isdigit():
                 strategy = replace(strategy, floor_a=int(flag[5:]))
             else:
