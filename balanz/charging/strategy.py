@@ -26,6 +26,8 @@ Readings and decisions (pinned by tests/charging/test_strategy.py):
 - Answers (§6 table): Accepted → keep; Rejected or a payload CALLERROR → next rung; NotSupported or
   CALLERROR NotImplemented/NotSupported → uncontrollable; InternalError/GenericError → retry up to 3 times
   with back-off, then next rung; no answer → unresolved (R17/R19), retried, never a ladder step.
+- A TxProfile refused while its transaction may already be over (re-assertion after a boot) is `tx_gone`,
+  not a ladder step: the refusal is about the transaction, not the strategy (P6).
 - The optional station cap (§5.5) is never relied on: its refusal is `no_cap` — the ladder stays on its
   rung, the strategy records "no station cap" (P2) so it is not sent again, also not to the same model.
 """
@@ -156,6 +158,7 @@ class Outcome(StrEnum):
     UNRESOLVED = "unresolved"
     UNCONTROLLABLE = "uncontrollable"
     NO_CAP = "no_cap"
+    TX_GONE = "tx_gone"
 
 
 @dataclass(frozen=True)
@@ -289,10 +292,22 @@ def _advance(ladder: Ladder, reason: str) -> Decision:
 
 
 def on_answer(
-    ladder: Ladder, purpose: Purpose, limit: float, answer: Answer, profiles: ProfilesConfig
+    ladder: Ladder,
+    purpose: Purpose,
+    limit: float,
+    answer: Answer,
+    profiles: ProfilesConfig,
+    *,
+    transaction_may_be_gone: bool = False,
 ) -> Decision:
     """Classify the answer to a SetChargingProfile of `purpose` with wire `limit` sent under
-    `ladder.current`, and say what to do next."""
+    `ladder.current`, and say what to do next.
+
+    `transaction_may_be_gone`: the TxProfile went out while the charger may already have ended its
+    transaction (re-assertion after a BootNotification — R24 item 2, the charger usually stops interrupted
+    transactions — or a status that left the session states). A refusal then proves nothing about the
+    strategy (P6: no transaction, no TxProfile): `tx_gone`, ladder unchanged; the shell waits for the
+    StopTransaction or the next status."""
     strategy = ladder.current
     what = f"{purpose.value} ({strategy.text()}, limit {limit:g})"
     if answer.timed_out:
@@ -303,6 +318,8 @@ def on_answer(
         why = answer.status if answer.error_code is None else f"CALLERROR {answer.error_code}"
         reason = f"{what}: {why} — no station cap for this charger (P2)"
         return Decision(Outcome.NO_CAP, replace(ladder, no_cap=True), reason)
+    if purpose is Purpose.TX and transaction_may_be_gone and answer.status == "Rejected":
+        return Decision(Outcome.TX_GONE, ladder, f"{what}: Rejected — the transaction may have ended (P6)")
     if answer.status == "NotSupported" or answer.error_code in _UNSUPPORTED:
         why = answer.status if answer.error_code is None else f"CALLERROR {answer.error_code}"
         reason = f"{what}: {why} — the charger does not support smart charging"
