@@ -227,6 +227,19 @@ def test_issue6_adoption_reboot_and_session_end_on_the_profile_engine(world: Wor
             assert step.limit_a == effective_amps(strategy, default_amps(strategy, world.setup, plan))
     assert run_steps(charger, steps, NOW) is None
     assert_limits(world, strategy, world.plans)
+    # …and the boot variant (foreign clean-up included: every clear now answers Unknown, harmlessly).
+    charger.reboot()
+    boot = reassert(
+        strategy,
+        world.setup,
+        world.plans,
+        NOW,
+        adoption=True,
+        may_clear_foreign=True,
+        max_stack_level=world.probe.max_stack_level,
+    )
+    assert run_steps(charger, boot, NOW) is None
+    assert_limits(world, strategy, world.plans)
 
     # A later offer change during each live transaction lands exactly (0 A pauses, clear_before_set quirk);
     # a charger refusing it mid-session moves the ladder and is re-asserted under the new rung.
