@@ -499,7 +499,7 @@ def test_arrival_car_from_defaults_and_overrides(files):
 
 
 def test_leave_pause_resume_full_fold_into_the_visit(files):
-    (first, second) = files.events(
+    (first, second, third) = files.events(
         arrive("1h")
         + event("pause", "2h")
         + event("resume", "2h30m")
@@ -507,6 +507,9 @@ def test_leave_pause_resume_full_fold_into_the_visit(files):
         + event("leave", "4h")
         + arrive("5h")
         + event("full", "6h")
+        + arrive("7h", "B")
+        + event("full", "8h", "B")
+        + event("leave", "9h", "B")
     )
     start = utc("2027-05-03T06:00:00+02:00")
     hour = timedelta(hours=1)
@@ -514,6 +517,8 @@ def test_leave_pause_resume_full_fold_into_the_visit(files):
     assert first.ev.leave_at == start + 4 * hour
     assert second.ev.pauses == ((start + 6 * hour, start + 24 * hour),)
     assert second.ev.leave_at is None
+    assert third.ev.pauses == ((start + 8 * hour, start + 9 * hour),)
+    assert third.ev.leave_at == start + 9 * hour
 
 
 def test_charger_events(files):
