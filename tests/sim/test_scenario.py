@@ -103,6 +103,13 @@ def test_four_charger_example_matches_its_site_config():
     )
 
 
+def test_scenario_finds_a_charger_by_id():
+    scenario = load_scenario(ROOT / "examples" / "site-4-chargers.toml", NOW).scenario
+    assert scenario.charger("HQ-04").connectors == 2
+    with pytest.raises(KeyError, match="HQ-05"):
+        scenario.charger("HQ-05")
+
+
 def test_forty_charger_example_expands_and_numbers_tags():
     scenario = load_scenario(ROOT / "examples" / "site-40-chargers.toml", NOW).scenario
     assert [c.id for c in scenario.chargers] == [f"CP{n:03}" for n in range(1, 41)]
