@@ -21,6 +21,7 @@ from typing import Protocol
 
 PBKDF2 = "pbkdf2_sha256"
 REFERENCE = "reference_sha256"
+SALTED_SHA256 = "salted_sha256"  # the store's ``s256$`` form (balanz.store.credentials)
 DEFAULT_ITERATIONS = 20_000
 
 
@@ -52,6 +53,8 @@ def reference_credential(hex_digest: str) -> StoredCredential:
 def verify(stored: StoredCredential, charger_id: str, password: str) -> bool:
     if stored.scheme == PBKDF2:
         candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), stored.salt, stored.iterations)
+    elif stored.scheme == SALTED_SHA256:
+        candidate = hashlib.sha256(stored.salt + password.encode()).digest()
     elif stored.scheme == REFERENCE:
         token = base64.b64encode(f"{charger_id}:{password}".encode()).decode("ascii")
         candidate = hashlib.sha256(f"Basic {token}".encode()).digest()

@@ -15,14 +15,11 @@ from datetime import UTC, datetime
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
+from balanz.clock import SiteClock
 from balanz.config.schema import CsmsConfig
 from balanz.wire import OcppConnection, Registry
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def ocpp_time(moment: datetime) -> str:
@@ -50,9 +47,9 @@ class ConnectorStatus:
 
 
 class CoreHandlers:
-    def __init__(self, config: CsmsConfig, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, config: CsmsConfig, *, now: Callable[[], datetime] | None = None) -> None:
         self.config = config
-        self.now = now
+        self.now = now or SiteClock().now
         self.chargers: dict[str, ChargerIdentity] = {}
         self.statuses: dict[tuple[str, int], ConnectorStatus] = {}
 
