@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.exceptions import InternalError
+from ocpp.exceptions import InternalError, ProtocolError, TypeConstraintViolationError
 from ocpp.v16.enums import Action
 
 from balanz.csms.meter_values import apply_samples, read_meter_values
@@ -35,6 +35,26 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _require_int(payload: Mapping[str, Any], key: str, action: str, *, optional: bool = False) -> None:
+    value = payload.get(key)
+    if value is None and optional:
+        return
+    if value is None:
+        raise ProtocolError(description=f"{action}: {key} is required")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeConstraintViolationError(description=f"{action}: {key} must be an integer, got {value!r}")
+
+
+def _require_list(payload: Mapping[str, Any], key: str, action: str, *, optional: bool = False) -> None:
+    value = payload.get(key)
+    if value is None and optional:
+        return
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise TypeConstraintViolationError(
+            description=f"{action}: {key} must be a list of MeterValue objects"
+        )
+
+
 def _not_recorded(what: str) -> InternalError:
     return InternalError(description=f"{what} could not be recorded (store unavailable); please retry")
 
@@ -46,8 +66,13 @@ class TransactionHandlers:
     def register(self, registry: Registry) -> None:
         registry.add(Action.authorize, self.authorize, replace=True)
         registry.add(Action.start_transaction, self.start_transaction, replace=True)
-        registry.add(Action.stop_transaction, self.stop_transaction, replace=True)
-        registry.add(Action.meter_values, self.meter_values, replace=True)
+        # Sampled values are checked one by one (a bad unit or number drops that value, not the message):
+        # a CALLERROR for a whole transaction message would make the charger retry it and then drop it,
+        # losing the stop or the readings with it. The fields balanz relies on are checked here instead.
+        registry.add(
+            Action.stop_transaction, self.stop_transaction, replace=True, skip_schema_validation=True
+        )
+        registry.add(Action.meter_values, self.meter_values, replace=True, skip_schema_validation=True)
 
     async def _durable(self, what: str, write: Callable[[], T]) -> T:
         try:
@@ -165,6 +190,9 @@ class TransactionHandlers:
         await svc.admit_or_fail(conn)
         now = svc.seen(cid)
         p = snake_to_camel_case(payload)
+        _require_int(p, "transactionId", "StopTransaction")
+        _require_int(p, "meterStop", "StopTransaction")
+        _require_list(p, "transactionData", "StopTransaction", optional=True)
         tx_id = int(p["transactionId"])
         auth = (
             authorize(str(p["idTag"]), svc.tag_book(), now=now, csms=svc.config.csms)
@@ -199,8 +227,12 @@ class TransactionHandlers:
         cid = conn.charger_id
         await svc.admit_or_fail(conn)
         now = svc.seen(cid)
+        p = snake_to_camel_case(payload)
+        _require_int(p, "connectorId", "MeterValues")
+        _require_int(p, "transactionId", "MeterValues", optional=True)
+        _require_list(p, "meterValue", "MeterValues")
         update = read_meter_values(
-            snake_to_camel_case(payload),
+            p,
             svc.meter_settings(cid),
             received_at=now,
             clock_skew_tolerance_s=svc.config.csms.clock_skew_tolerance_s,
