@@ -16,7 +16,7 @@ from .csms_charger import T0, scripted_charger, site_config, start_daemon
 
 
 @pytest.fixture
-async def site(nursery, tmp_path, autojump_clock):
+async def site(nursery, tmp_path):
     config = site_config(tmp_path)
     config = dataclasses.replace(config, server=dataclasses.replace(config.server, ping_interval_s=0))
     clock = SiteClock(T0)
@@ -24,7 +24,7 @@ async def site(nursery, tmp_path, autojump_clock):
     return daemon, clock
 
 
-async def test_start_on_unknown_connector_is_recorded_on_a_runtime_connector(site, caplog):
+async def test_start_on_unknown_connector_is_recorded_on_a_runtime_connector(autojump_clock, site, caplog):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP2", clock) as cp2:
         answer = await cp2.start(5, "ALICE", 0)
@@ -36,7 +36,7 @@ async def test_start_on_unknown_connector_is_recorded_on_a_runtime_connector(sit
     assert any("unconfigured connector 5" in r.getMessage() for r in caplog.records)
 
 
-async def test_stop_for_unknown_transaction_recorded_as_synthesized(site):
+async def test_stop_for_unknown_transaction_recorded_as_synthesized(autojump_clock, site):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP1", clock) as cp1:
         assert await cp1.stop(4242, 7000, tag="bob") == {
@@ -48,7 +48,7 @@ async def test_stop_for_unknown_transaction_recorded_as_synthesized(site):
     assert record.stop_id_tag == "BOB"
 
 
-async def test_duplicated_stop_gives_one_record(site):
+async def test_duplicated_stop_gives_one_record(autojump_clock, site):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP1", clock) as cp1:
         tx = (await cp1.start(1, "ALICE", 10))["transactionId"]
@@ -58,7 +58,7 @@ async def test_duplicated_stop_gives_one_record(site):
     assert [(s.transaction_id, s.energy_wh) for s in daemon.store.sessions(SessionFilter())] == [(tx, 500)]
 
 
-async def test_start_repeated_after_reconnect_is_not_a_second_transaction(site):
+async def test_start_repeated_after_reconnect_is_not_a_second_transaction(autojump_clock, site):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP1", clock) as cp1:
         stamp = clock.now()
@@ -70,7 +70,7 @@ async def test_start_repeated_after_reconnect_is_not_a_second_transaction(site):
     assert daemon.store.sessions(SessionFilter()) == []
 
 
-async def test_start_with_tag_in_use_elsewhere_is_concurrent(site):
+async def test_start_with_tag_in_use_elsewhere_is_concurrent(autojump_clock, site):
     daemon, clock = site
     async with (
         scripted_charger(daemon.url, "CP1", clock) as cp1,
@@ -84,7 +84,7 @@ async def test_start_with_tag_in_use_elsewhere_is_concurrent(site):
         assert (await cp2.authorize("nobody"))["status"] == "Invalid"
 
 
-async def test_garbage_meter_values_ignored_with_warning_rest_kept(site, caplog, monkeypatch):
+async def test_garbage_meter_values_ignored_with_warning_rest_kept(autojump_clock, site, caplog, monkeypatch):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP1", clock) as cp1:
         tx = (await cp1.start(1, "ALICE", 1000))["transactionId"]
@@ -118,7 +118,7 @@ async def test_garbage_meter_values_ignored_with_warning_rest_kept(site, caplog,
         assert problem in warnings
 
 
-async def test_unused_charger_messages_answered_per_spec(site):
+async def test_unused_charger_messages_answered_per_spec(autojump_clock, site):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP3", clock) as cp3:
         answer = await cp3.send("DataTransfer", {"vendorId": "com.example", "messageId": "x", "data": "1"})
@@ -134,7 +134,7 @@ async def test_unused_charger_messages_answered_per_spec(site):
     assert "FIRMWARE" in kinds
 
 
-async def test_unknown_status_and_connector_zero(site):
+async def test_unknown_status_and_connector_zero(autojump_clock, site):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP3", clock) as cp3:
         await cp3.status(0, "Faulted", "GroundFailure")
@@ -147,7 +147,7 @@ async def test_unknown_status_and_connector_zero(site):
         assert connector.meter.usage_a.value == 0, "SuspendedEV adds a 0 A usage sample (R9)"
 
 
-async def test_meter_values_without_the_fields_balanz_needs_are_refused(site, monkeypatch):
+async def test_meter_values_without_the_fields_balanz_needs_are_refused(autojump_clock, site, monkeypatch):
     daemon, clock = site
     async with scripted_charger(daemon.url, "CP1", clock) as cp1:
         monkeypatch.setattr("balanz.wire.connection.validate", lambda *_args: None)
