@@ -116,5 +116,13 @@ class CsmsSite:
         pending = self.service.flush()
         if pending:
             log.error("%d open transaction update(s) could not be written before shutdown", pending)
+        for tx in self.service.live_transactions():
+            log.info(
+                "open transaction %d on %s connector %d kept in the store (%s Wh so far); resumes at start",
+                tx.transaction_id,
+                tx.charger_id,
+                tx.connector_id,
+                tx.energy_wh,
+            )
         self.service.store.close()
         log.info("store %s closed", self.service.store.path)
