@@ -25,9 +25,13 @@ from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
+<<<<<<< HEAD
 from balanz.csms.site import CsmsSite, StoreCredentials
 from balanz.server import OcppServer
 from balanz.store import Store, StoreError
+=======
+from balanz.server import ListenError, OcppServer
+>>>>>>> main
 from balanz.wire import Registry
 
 log = logging.getLogger(__name__)
@@ -117,16 +121,26 @@ def build_daemon(
     at shutdown. Without one only the in-memory core handlers answer (wire-level tests).
     """
     registry = Registry()
+<<<<<<< HEAD
     clock = clock or SiteClock()
     CoreHandlers(config.csms, now=clock.now).register(registry)
     site = CsmsSite.build(config, store, registry, clock=clock) if store is not None else None
     if store is not None and credentials is None:
         credentials = StoreCredentials(store)
+=======
+    CoreHandlers(config).register(registry)
+>>>>>>> main
     server = OcppServer(config, registry, credentials=credentials)
     daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
     if site is not None:
         site.attach(daemon)
     return daemon
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for sub in error.exceptions for leaf in _leaves(sub)]
+    return [error]
 
 
 def main_run(args: argparse.Namespace) -> int:
@@ -147,6 +161,7 @@ def main_run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     configure_logging(config.logging)
+<<<<<<< HEAD
     try:
         store = Store(config.store.path)
     except StoreError as exc:
@@ -154,3 +169,13 @@ def main_run(args: argparse.Namespace) -> int:
         return 2
     trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
     return 0
+=======
+    failures: list[BaseException] = []
+    try:
+        trio.run(partial(build_daemon(config).run, handle_signals=True))
+    except* ListenError as failed:
+        failures.extend(_leaves(failed))
+    for exc in failures:
+        print(f"balanz run: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+>>>>>>> main

@@ -11,7 +11,7 @@ user_name,stop_id_tag,start_time,end_time,duration,energy,stop_reason,history`) 
 - `session_id` is `<charger>/<connector>/<transaction>/<start UTC>` (model.md §5.2).
 - `history` keeps the reference shape `<time>=<offered>A/<usage>A;…` (either side empty when not recorded),
   with RFC 3339 UTC times.
-`duration` stays `H:MM:SS` (hours may exceed 99). CSV times are whole seconds.
+`duration` stays `HH:MM:SS` as in the reference (hours may exceed 99). CSV times are whole seconds.
 JSON Lines carries every field of the record (`balanz.store.codec.session_to_json`), one per line.
 """
 
@@ -68,7 +68,7 @@ def format_duration(seconds: float | None) -> str:
         return ""
     sign = "-" if seconds < 0 else ""
     total = int(abs(seconds))
-    return f"{sign}{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+    return f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
 def format_history(record: SessionRecord) -> str:

@@ -78,7 +78,7 @@ def test_csv_header_and_values(filled):
         "stop_id_tag": "8A03EE96",
         "start_time": "2025-03-04T10:00:08Z",
         "end_time": "2025-03-04T11:40:08Z",
-        "duration": "1:40:00",
+        "duration": "01:40:00",
         "energy_wh": "18021",
         "stop_reason": "EVDisconnected",
         "history": "2025-03-04T10:01:08Z=6A/;2025-03-04T10:02:08Z=/5.9A;2025-03-04T10:03:08Z=16A/15.9A",
@@ -95,7 +95,7 @@ def test_csv_header_and_values(filled):
         "stop_id_tag": "",
         "start_time": "2025-03-05T16:00:08Z",
         "end_time": "2025-03-05T16:01:38Z",
-        "duration": "0:01:30",
+        "duration": "00:01:30",
         "energy_wh": "100.5",
         "stop_reason": "Local",
         "history": "",
@@ -188,9 +188,9 @@ def test_number_and_duration_formats():
     assert [plain_number(v) for v in (None, 0, 17021.0, 15.9, -3)] == ["", "0", "17021", "15.9", "-3"]
     assert [format_duration(v) for v in (None, 0, 59, 3600, 400 * 3600 + 61, -90)] == [
         "",
-        "0:00:00",
-        "0:00:59",
-        "1:00:00",
+        "00:00:00",
+        "00:00:59",
+        "01:00:00",
         "400:01:01",
-        "-0:01:30",
+        "-00:01:30",
     ]
