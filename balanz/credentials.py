@@ -13,57 +13,12 @@ import binascii
 from datetime import UTC, datetime
 from typing import Protocol
 
-<<<<<<< HEAD
-PBKDF2 = "pbkdf2_sha256"
-REFERENCE = "reference_sha256"
-SALTED_SHA256 = "salted_sha256"  # the store's ``s256$`` form (balanz.store.credentials)
-DEFAULT_ITERATIONS = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCredential:
-    scheme: str
-    digest: bytes
-    salt: bytes = b""
-    iterations: int = 0
-
-
-class CredentialLookup(Protocol):
-    def credential_for(self, charger_id: str) -> StoredCredential | None:
-        """The stored credential, or None when the charger has none yet (it is then let in, flows.md §1.2)."""
-        ...
-
-
-def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS) -> StoredCredential:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return StoredCredential(PBKDF2, digest, salt, iterations)
-
-
-def reference_credential(hex_digest: str) -> StoredCredential:
-    """Wrap an imported reference hash (lowercase hex sha256 of the whole Basic header value)."""
-    return StoredCredential(REFERENCE, bytes.fromhex(hex_digest))
-
-
-def verify(stored: StoredCredential, charger_id: str, password: str) -> bool:
-    if stored.scheme == PBKDF2:
-        candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), stored.salt, stored.iterations)
-    elif stored.scheme == SALTED_SHA256:
-        candidate = hashlib.sha256(stored.salt + password.encode()).digest()
-    elif stored.scheme == REFERENCE:
-        token = base64.b64encode(f"{charger_id}:{password}".encode()).decode("ascii")
-        candidate = hashlib.sha256(f"Basic {token}".encode()).digest()
-    else:
-        return False
-    return hmac.compare_digest(candidate, stored.digest)
-=======
 from balanz.store.credentials import hash_password, password_matches
 from balanz.store.records import CredentialState
 
 
 class CredentialLookup(Protocol):
     def credential(self, charger_id: str) -> CredentialState | None: ...
->>>>>>> main
 
 
 def parse_basic(header_value: bytes) -> tuple[str, str] | None:

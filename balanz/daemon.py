@@ -25,13 +25,9 @@ from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
-<<<<<<< HEAD
-from balanz.csms.site import CsmsSite, StoreCredentials
-from balanz.server import OcppServer
-from balanz.store import Store, StoreError
-=======
+from balanz.csms.site import CsmsSite
 from balanz.server import ListenError, OcppServer
->>>>>>> main
+from balanz.store import Store, StoreError
 from balanz.wire import Registry
 
 log = logging.getLogger(__name__)
@@ -117,19 +113,16 @@ def build_daemon(
     """Assemble the handlers and the server; later features add their handlers and services here.
 
     With a ``store`` (``balanz run`` always passes one) CSMS mode is complete: ``daemon.csms`` holds the
-    state, events and operator commands, charger passwords come from the store, and the store is closed
-    at shutdown. Without one only the in-memory core handlers answer (wire-level tests).
+    state, events and operator commands, charger passwords come from the store (``Store.credential``),
+    and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
+    tests).
     """
     registry = Registry()
-<<<<<<< HEAD
     clock = clock or SiteClock()
-    CoreHandlers(config.csms, now=clock.now).register(registry)
+    CoreHandlers(config, now=clock.now).register(registry)
     site = CsmsSite.build(config, store, registry, clock=clock) if store is not None else None
     if store is not None and credentials is None:
-        credentials = StoreCredentials(store)
-=======
-    CoreHandlers(config).register(registry)
->>>>>>> main
+        credentials = store
     server = OcppServer(config, registry, credentials=credentials)
     daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
     if site is not None:
@@ -161,21 +154,18 @@ def main_run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     configure_logging(config.logging)
-<<<<<<< HEAD
     try:
         store = Store(config.store.path)
     except StoreError as exc:
-        log.error("cannot open the store: %s", exc)
+        print(f"balanz run: cannot open the store: {exc}", file=sys.stderr)
         return 2
-    trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
-    return 0
-=======
     failures: list[BaseException] = []
     try:
-        trio.run(partial(build_daemon(config).run, handle_signals=True))
+        trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
+    finally:
+        store.close()
     for exc in failures:
         print(f"balanz run: {exc}", file=sys.stderr)
     return 1 if failures else 0
->>>>>>> main

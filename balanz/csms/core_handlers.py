@@ -16,13 +16,9 @@ from ocpp.charge_point import snake_to_camel_case
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
-<<<<<<< HEAD
 from balanz.clock import SiteClock
-from balanz.config.schema import CsmsConfig
-=======
 from balanz.config.schema import Config
 from balanz.csms.status import ConnectorStatus, apply_status
->>>>>>> main
 from balanz.wire import OcppConnection, Registry
 
 log = logging.getLogger(__name__)
@@ -43,16 +39,10 @@ class ChargerIdentity:
 
 
 class CoreHandlers:
-<<<<<<< HEAD
-    def __init__(self, config: CsmsConfig, *, now: Callable[[], datetime] | None = None) -> None:
-        self.config = config
-        self.now = now or SiteClock().now
-=======
-    def __init__(self, config: Config, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, config: Config, *, now: Callable[[], datetime] | None = None) -> None:
         self.config = config.csms
-        self.now = now
+        self.now = now or SiteClock().now
         self._connectors = {c.id: c.connectors for c in config.charger}
->>>>>>> main
         self.chargers: dict[str, ChargerIdentity] = {}
         self.statuses: dict[tuple[str, int], ConnectorStatus] = {}
 

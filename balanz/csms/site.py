@@ -1,5 +1,5 @@
-"""CSMS mode assembled: the service, its handlers, operator commands, credentials from the store, and the
-daemon service that resumes state and runs the transaction watchdog.
+"""CSMS mode assembled: the service, its handlers, operator commands, and the daemon service that
+resumes state and runs the transaction watchdog.
 
 ``build_daemon`` creates one ``CsmsSite`` when it is given a store; the allocator shell and the monitor find
 it as ``daemon.csms`` (``.service`` for state, ``.events`` to subscribe, ``.operator`` for commands).
@@ -8,63 +8,25 @@ it as ``daemon.csms`` (``.service`` for state, ``.events`` to subscribe, ``.oper
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
 
 from balanz.clock import SiteClock
 from balanz.config.schema import Config
-from balanz.credentials import SALTED_SHA256, StoredCredential, reference_credential
 from balanz.csms.handlers import CsmsHandlers
 from balanz.csms.operator import CsmsOperator
 from balanz.csms.service import CsmsService
 from balanz.csms.watchdog import run_watchdog
 from balanz.events import EventBus
-from balanz.store import Store, StoreUnavailable
+from balanz.store import Store
 from balanz.wire import Registry
 
 if TYPE_CHECKING:
     from balanz.daemon import Daemon
 
 log = logging.getLogger(__name__)
-
-
-def parse_stored_hash(text: str) -> StoredCredential | None:
-    """The store's hash text (``s256$salt$digest`` or ``ref$digest``) as the listener's credential."""
-    kind, _, rest = text.partition("$")
-    try:
-        if kind == "s256":
-            salt, _, digest = rest.partition("$")
-            return StoredCredential(SALTED_SHA256, bytes.fromhex(digest), bytes.fromhex(salt))
-        if kind == "ref":
-            return reference_credential(rest)
-    except ValueError:
-        pass
-    log.error("stored credential of unknown form %r… ignored", text[:8])
-    return None
-
-
-@dataclass
-class StoreCredentials:
-    """``CredentialLookup`` over the store's active credential. A charger whose key is only pending has
-    none yet (flows.md §2.2 step 5 lets it in). If the store cannot be read, the last credential read is
-    used, so a locked database neither locks chargers out nor lets strangers in."""
-
-    store: Store
-    _cache: dict[str, StoredCredential | None] = field(default_factory=dict)
-
-    def credential_for(self, charger_id: str) -> StoredCredential | None:
-        try:
-            state = self.store.credential(charger_id)
-        except StoreUnavailable as exc:
-            log.error(
-                "STORE FAILING: credential of %s unreadable, using the last one read: %s", charger_id, exc
-            )
-            return self._cache.get(charger_id)
-        found = parse_stored_hash(state.active_hash) if state and state.active_hash else None
-        self._cache[charger_id] = found
-        return found
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -12,15 +10,12 @@ import trio
 
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config, FirmwareConfig
-from balanz.credentials import verify
 from balanz.csms.operator import firmware_matches
 from balanz.csms.service import CsmsService
 from balanz.csms.sessions import LiveTransaction
-from balanz.csms.site import parse_stored_hash
 from balanz.csms.watchdog import close_stale
 from balanz.events import ChargerConnected, EventBus
 from balanz.store import RetryPolicy, Store, StoreUnavailable
-from balanz.store.credentials import hash_password, reference_hash
 
 T0 = datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
 
@@ -131,16 +126,6 @@ def test_firmware_catalogue_full_match(vendor, model, version, fits):
         upgrade_from_versions=r"1\..*",
     )
     assert firmware_matches(entry, vendor, model, version) is fits
-
-
-def test_store_hash_forms_verify_through_the_listener():
-    salted = parse_stored_hash(hash_password("k3y"))
-    assert verify(salted, "CP1", "k3y")
-    assert not verify(salted, "CP1", "k3Y")
-    header = "Basic " + base64.b64encode(b"CP1:legacy").decode()
-    reference = parse_stored_hash(reference_hash(hashlib.sha256(header.encode()).hexdigest()))
-    assert verify(reference, "CP1", "legacy")
-    assert parse_stored_hash("md5$abc") is None
 
 
 async def test_stale_close_that_cannot_be_written_is_retried_next_check(service, autojump_clock, monkeypatch):
