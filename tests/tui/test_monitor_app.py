@@ -285,3 +285,21 @@ def test_narrow_terminal_shows_detail_instead_of_the_table_on_d():
         assert app.focused is table
 
     run_monitor(scenario, size=(80, 24))
+
+
+def test_clicking_a_column_header_sorts_by_it_and_again_reverses():
+    async def scenario(app, pilot, daemon):
+        table = app.query_one(ConnectorTable)
+        x = 0
+        for col in table.ordered_columns:
+            if col.key.value == "kwh":
+                break
+            x += col.get_render_width(table)
+        await pilot.click(ConnectorTable, offset=(x + 1, 0))
+        await wait_for(pilot, lambda: table.sort_column == "kwh", "sorted by kWh")
+        assert column(table, "kwh")[:3] == ["2.10", "7.95", "11.02"]
+        await pilot.click(ConnectorTable, offset=(x + 1, 0))
+        await wait_for(pilot, lambda: table.sort_reverse, "reversed")
+        assert column(table, "kwh")[:2] == ["—", "—"]
+
+    run_monitor(scenario)
