@@ -32,7 +32,8 @@ async def test_remote_start_with_tx_profile_then_remote_stop(
     await trio.sleep(5)
     assert csms.of("StartTransaction")[0]["idTag"] == "R1"
     assert csms.of("Authorize") == [], "AuthorizeRemoteTxRequests is false by default"
-    assert cp.limit(1).amps == 7 and cp.draw(1) == (6.8, 6.8, 6.8)
+    assert cp.limit(1).amps == 7
+    assert cp.draw(1) == (6.8, 6.8, 6.8)
     busy = await conn.call_raw("RemoteStartTransaction", {"idTag": "R2", "connectorId": 1})
     assert busy == {"status": "Rejected"}
     assert await conn.call_raw("RemoteStopTransaction", {"transactionId": 99}) == {"status": "Rejected"}
@@ -52,7 +53,8 @@ async def test_remote_start_authorizes_first_when_configured(
     assert (await conn.call_raw("RemoteStartTransaction", {"idTag": "R1"}))["status"] == "Accepted"
     await trio.sleep(1)
     assert csms.of("Authorize") == [{"idTag": "R1"}]
-    assert cp.status(1).value == "Preparing" and csms.of("StartTransaction") == []
+    assert cp.status(1).value == "Preparing"
+    assert csms.of("StartTransaction") == []
     cp.plug(1, EvSpec())
     await trio.sleep(1)
     assert csms.of("StartTransaction")[0]["idTag"] == "R1"
@@ -135,7 +137,8 @@ async def test_change_availability_is_scheduled_during_a_transaction(
     await trio.sleep(5)
     answer = await conn.call_raw("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
     assert answer == {"status": "Scheduled"}
-    assert cp.status(2).value == "Unavailable" and cp.status(1).value == "Charging"
+    assert cp.status(2).value == "Unavailable"
+    assert cp.status(1).value == "Charging"
     cp.swipe("T")
     cp.unplug(1)
     assert cp.status(1).value == "Unavailable"
@@ -163,7 +166,8 @@ async def test_update_firmware_reports_each_step_then_reboots_and_reports_instal
     await trio.sleep(120)
     statuses = [m["status"] for m in csms.of("FirmwareStatusNotification")]
     assert statuses == ["Downloading", "Downloaded", "Installing", "Installed"]
-    assert len(events.of(Rebooted)) == 1 and len(csms.of("BootNotification")) == 2
+    assert len(events.of(Rebooted)) == 1
+    assert len(csms.of("BootNotification")) == 2
 
 
 async def test_configuration_keys_are_read_and_changed(
@@ -180,7 +184,8 @@ async def test_configuration_keys_are_read_and_changed(
         assert key in keys
     assert keys["NumberOfConnectors"] == {"key": "NumberOfConnectors", "readonly": True, "value": "2"}
     some = await conn.call_raw("GetConfiguration", {"key": ["HeartbeatInterval", "Nope"]})
-    assert some["unknownKey"] == ["Nope"] and len(some["configurationKey"]) == 1
+    assert some["unknownKey"] == ["Nope"]
+    assert len(some["configurationKey"]) == 1
     change = conn.call_raw
     assert await change("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "15"}) == {
         "status": "Accepted"

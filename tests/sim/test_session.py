@@ -30,7 +30,8 @@ async def test_full_session_under_a_profile(
     await trio.sleep(1)
     assert csms.of("Authorize") == [{"idTag": "TAG1"}]
     [start] = csms.of("StartTransaction")
-    assert start["connectorId"] == 1 and start["meterStart"] == 0
+    assert start["connectorId"] == 1
+    assert start["meterStart"] == 0
     assert cp.connectors[1].transaction_id == 1
     await trio.sleep(3600)
     meters = [m for m in csms.of("MeterValues") if m.get("transactionId") == 1]
@@ -50,13 +51,15 @@ async def test_full_session_under_a_profile(
     cp.swipe("TAG1")
     await trio.sleep(1)
     [stop] = csms.of("StopTransaction")
-    assert stop["transactionId"] == 1 and stop["reason"] == "Local"
+    assert stop["transactionId"] == 1
+    assert stop["reason"] == "Local"
     assert abs(stop["meterStop"] - cp.connectors[1].meter_wh) < 1
     cp.unplug(1)
     await trio.sleep(1)
     assert [s.status for s in events.of(StatusChanged, "CP1")][-2:] == ["Finishing", "Available"]
     limits = events.of(LimitChanged, "CP1")
-    assert limits[-1].amps == 10 and limits[-1].limited_by == Purpose.TX_DEFAULT.value
+    assert limits[-1].amps == 10
+    assert limits[-1].limited_by == Purpose.TX_DEFAULT.value
 
 
 async def test_ev_never_draws_more_than_the_limit_as_profiles_change(
