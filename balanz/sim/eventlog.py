@@ -118,8 +118,10 @@ class EventLog:
     stream: IO[str] | None = None
     keep: bool = True
     records: list[Record] = field(default_factory=list)
+    emitted: int = 0
 
     def emit(self, record: Record) -> None:
+        self.emitted += 1
         if self.keep:
             self.records.append(record)
         if self.stream is not None:
