@@ -54,6 +54,47 @@ def _cmd_import_csv(args: argparse.Namespace) -> int:
     return import_csv(args)
 
 
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from balanz.tui.commands import monitor
+
+    return monitor(args)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from balanz.control.commands import status
+
+    return status(args)
+
+
+def _cmd_ctl(args: argparse.Namespace) -> int:
+    from balanz.control.commands import ctl
+
+    return ctl(args)
+
+
+def _add_control_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from balanz.control.commands import add_socket_flag, add_timeout_flag
+
+    mon = sub.add_parser("monitor", help="live dashboard attached to a running daemon")
+    _add_config_flag(mon)
+    add_socket_flag(mon)
+    mon.set_defaults(handler=_cmd_monitor)
+
+    stat = sub.add_parser("status", help="print one snapshot of a running daemon")
+    _add_config_flag(stat)
+    add_socket_flag(stat)
+    add_timeout_flag(stat)
+    stat.add_argument("--json", action="store_true", help="the whole snapshot as JSON")
+    stat.set_defaults(handler=_cmd_status)
+
+    ctl = sub.add_parser("ctl", help="send one command to a running daemon ('balanz ctl help' lists them)")
+    _add_config_flag(ctl)
+    add_socket_flag(ctl)
+    add_timeout_flag(ctl)
+    ctl.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]")
+    ctl.set_defaults(handler=_cmd_ctl)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balanz",
@@ -96,16 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(handler=_cmd_import_csv)
 
-    for name, issue, text in (
-        ("monitor", 7, "live dashboard attached to a running daemon"),
-        ("status", 7, "print one snapshot of a running daemon"),
-        ("ctl", 7, "send one command to a running daemon"),
-        ("simulate", 4, "simulated chargers and cars for rehearsing a site"),
-        ("sessions", 5, "list or export completed charging sessions"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        _add_config_flag(cmd)
-        cmd.set_defaults(handler=_not_yet(issue))
+    _add_control_parsers(sub)
+    simulate = sub.add_parser("simulate", help="simulated chargers and cars for rehearsing a site")
+    _add_config_flag(simulate)
+    simulate.set_defaults(handler=_not_yet(4))
+
+    from balanz.store.commands import add_sessions_parser
+
+    add_sessions_parser(sub, _add_config_flag)
     return parser
 
 

@@ -1,63 +1,24 @@
-"""Charger passwords for HTTP Basic auth (OCPP 1.6 security profiles 1 and 2).
+"""HTTP Basic authentication of chargers at the websocket upgrade (flows.md §1.2, security profiles 1/2).
 
-Only salted hashes are kept, compared in constant time. Charger keys are long random strings set by the
-server (AuthorizationKey), not human passwords, so a moderate PBKDF2 cost is enough and keeps a burst of
-reconnecting chargers from stalling the event loop. Hashes imported from the earlier design
-(``sha256("Basic " + base64(id:key))``, hex) stay valid until the key is rotated.
-
-The daemon reads credentials through ``CredentialLookup``; ``InMemoryCredentials`` serves tests and
-configurations without a store, the SQLite store implements the same method.
+The hash forms and the constant-time comparison live in ``balanz.store.credentials``; this module reads the
+Authorization header and decides. The server asks a ``CredentialLookup`` for a charger's credential:
+``balanz.store.Store`` is one (its ``credential`` method), ``InMemoryCredentials`` serves tests and runs
+without a store.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-import secrets
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
-PBKDF2 = "pbkdf2_sha256"
-REFERENCE = "reference_sha256"
-DEFAULT_ITERATIONS = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCredential:
-    scheme: str
-    digest: bytes
-    salt: bytes = b""
-    iterations: int = 0
+from balanz.store.credentials import hash_password, password_matches
+from balanz.store.records import CredentialState
 
 
 class CredentialLookup(Protocol):
-    def credential_for(self, charger_id: str) -> StoredCredential | None:
-        """The stored credential, or None when the charger has none yet (it is then let in, flows.md §1.2)."""
-        ...
-
-
-def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS) -> StoredCredential:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return StoredCredential(PBKDF2, digest, salt, iterations)
-
-
-def reference_credential(hex_digest: str) -> StoredCredential:
-    """Wrap an imported reference hash (lowercase hex sha256 of the whole Basic header value)."""
-    return StoredCredential(REFERENCE, bytes.fromhex(hex_digest))
-
-
-def verify(stored: StoredCredential, charger_id: str, password: str) -> bool:
-    if stored.scheme == PBKDF2:
-        candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), stored.salt, stored.iterations)
-    elif stored.scheme == REFERENCE:
-        token = base64.b64encode(f"{charger_id}:{password}".encode()).decode("ascii")
-        candidate = hashlib.sha256(f"Basic {token}".encode()).digest()
-    else:
-        return False
-    return hmac.compare_digest(candidate, stored.digest)
+    def credential(self, charger_id: str) -> CredentialState | None: ...
 
 
 def parse_basic(header_value: bytes) -> tuple[str, str] | None:
@@ -73,15 +34,34 @@ def parse_basic(header_value: bytes) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+def refusal(state: CredentialState | None, charger_id: str, header_value: bytes | None) -> str | None:
+    """Why the upgrade must be refused with 401, or None to let the charger in.
+
+    A charger without an active or pending credential is let in (provisioning follows, flows.md §2.2); a
+    provisioned-but-unconfirmed password is accepted as well as the active one.
+    """
+    if state is None or state.state == "none":
+        return None
+    parsed = parse_basic(header_value) if header_value is not None else None
+    if parsed is None:
+        return "no Basic Authorization header"
+    user, password = parsed
+    if user != charger_id:
+        return f"user name {user!r} is not the charger id"
+    hashes = ((state.active_hash,) if state.active_hash else ()) + state.pending_hashes
+    if any(password_matches(h, charger_id, password) for h in hashes):
+        return None
+    return "wrong password"
+
+
 class InMemoryCredentials:
     def __init__(self) -> None:
-        self._by_charger: dict[str, StoredCredential] = {}
+        self._by_charger: dict[str, CredentialState] = {}
 
     def set_password(self, charger_id: str, password: str) -> None:
-        self._by_charger[charger_id] = hash_password(password)
+        self._by_charger[charger_id] = CredentialState(
+            charger_id, hash_password(password), (), None, datetime.now(UTC)
+        )
 
-    def set_credential(self, charger_id: str, credential: StoredCredential) -> None:
-        self._by_charger[charger_id] = credential
-
-    def credential_for(self, charger_id: str) -> StoredCredential | None:
+    def credential(self, charger_id: str) -> CredentialState | None:
         return self._by_charger.get(charger_id)

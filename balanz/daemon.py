@@ -24,7 +24,7 @@ import trio
 from balanz.config.schema import Config
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
-from balanz.server import OcppServer
+from balanz.server import ListenError, OcppServer
 from balanz.wire import Registry
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,15 @@ def build_daemon(
 ) -> Daemon:
     """Assemble the handlers and the server; later features add their handlers and services here."""
     registry = Registry()
-    CoreHandlers(config.csms).register(registry)
+    CoreHandlers(config).register(registry)
     server = OcppServer(config, registry, credentials=credentials)
     return Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for sub in error.exceptions for leaf in _leaves(sub)]
+    return [error]
 
 
 def main_run(args: argparse.Namespace) -> int:
@@ -129,5 +135,11 @@ def main_run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     configure_logging(config.logging)
-    trio.run(partial(build_daemon(config).run, handle_signals=True))
-    return 0
+    failures: list[BaseException] = []
+    try:
+        trio.run(partial(build_daemon(config).run, handle_signals=True))
+    except* ListenError as failed:
+        failures.extend(_leaves(failed))
+    for exc in failures:
+        print(f"balanz run: {exc}", file=sys.stderr)
+    return 1 if failures else 0

@@ -19,7 +19,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 from balanz.config.schema import Config
-from balanz.credentials import CredentialLookup, InMemoryCredentials, parse_basic, verify
+from balanz.credentials import CredentialLookup, InMemoryCredentials, refusal
 from balanz.wire.connection import OcppConnection
 from balanz.wire.registry import Registry
 
@@ -30,6 +30,10 @@ CLOSE_GRACE_S = 5.0
 CODE_NORMAL, CODE_GOING_AWAY, CODE_PROTOCOL_ERROR, CODE_KEEPALIVE = 1000, 1001, 1002, 1011
 
 ConnectionHook = Callable[[OcppConnection], None]
+
+
+class ListenError(Exception):
+    """The listener could not be opened (address in use, no permission, bad TLS files)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -75,6 +79,7 @@ class OcppServer:
         self.registry = registry
         self.credentials = credentials or InMemoryCredentials()
         self.is_known = is_known or known_from_config(config)
+        self._lenient = {c.id: c.lenient_validation for c in config.charger}
         self.on_connected: list[ConnectionHook] = []
         self.on_disconnected: list[ConnectionHook] = []
         self.port = 0
@@ -94,16 +99,19 @@ class OcppServer:
         cfg = self.config.server
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            listener = await nursery.start(
-                partial(
-                    serve_websocket,
-                    self._handle,
-                    cfg.host,
-                    cfg.port,
-                    self._ssl_context(),
-                    max_message_size=cfg.max_frame_kib * 1024,
+            try:
+                listener = await nursery.start(
+                    partial(
+                        serve_websocket,
+                        self._handle,
+                        cfg.host,
+                        cfg.port,
+                        self._ssl_context(),
+                        max_message_size=cfg.max_frame_kib * 1024,
+                    )
                 )
-            )
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
             self.port = listener.port
             nursery.start_soon(self._watchdog)
             task_status.started(self)
@@ -165,19 +173,13 @@ class OcppServer:
         await self._serve_charger(charger_id, ws)
 
     def _authorized(self, charger_id: str, request: WebSocketRequest) -> bool:
-        stored = self.credentials.credential_for(charger_id)
-        if stored is None:
+        state = self.credentials.credential(charger_id)
+        if state is None or state.state == "none":
             log.info("charger %s has no stored password yet: accepted without checking", charger_id)
             return True
         header = next((v for k, v in request.headers if k.lower() == b"authorization"), None)
-        parsed = parse_basic(header) if header is not None else None
-        if parsed is None:
-            problem = "no Basic Authorization header"
-        elif parsed[0] != charger_id:
-            problem = f"user name {parsed[0]!r} is not the charger id"
-        elif not verify(stored, charger_id, parsed[1]):
-            problem = "wrong password"
-        else:
+        problem = refusal(state, charger_id, header)
+        if problem is None:
             return True
         log.warning("refused charger %s from %s: %s (HTTP 401)", charger_id, request.remote, problem)
         return False
@@ -192,6 +194,7 @@ class OcppServer:
             charger_id,
             call_timeout_s=self.config.server.call_timeout_s,
             generation=self._generation,
+            lenient=self._lenient.get(charger_id, False),
         )
         session = _Session(charger_id, ws, conn)
         old = self._sessions.get(charger_id)

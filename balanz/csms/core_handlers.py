@@ -1,8 +1,8 @@
 """The minimum a charger needs to come online: BootNotification, Heartbeat, StatusNotification.
 
-Kept in memory only; the fuller CSMS mode (authorization, transactions, the store) registers its own
-actions on the same ``Registry`` and reads ``chargers`` / ``statuses`` from here or replaces a handler
-with ``registry.add(action, fn, replace=True)``.
+Kept in memory only; connector status goes through ``balanz.csms.status.apply_status``. The fuller CSMS
+mode (authorization, transactions, the store) registers its own actions on the same ``Registry`` and reads
+``chargers`` / ``statuses`` from here, or replaces a handler with ``registry.add(action, fn, replace=True)``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
-from balanz.config.schema import CsmsConfig
+from balanz.config.schema import Config
+from balanz.csms.status import ConnectorStatus, apply_status
 from balanz.wire import OcppConnection, Registry
 
 log = logging.getLogger(__name__)
@@ -39,20 +41,11 @@ class ChargerIdentity:
     booted_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorStatus:
-    status: str
-    error_code: str
-    info: str | None
-    vendor_error_code: str | None
-    timestamp: str | None
-    received_at: datetime
-
-
 class CoreHandlers:
-    def __init__(self, config: CsmsConfig, *, now: Callable[[], datetime] = utc_now) -> None:
-        self.config = config
+    def __init__(self, config: Config, *, now: Callable[[], datetime] = utc_now) -> None:
+        self.config = config.csms
         self.now = now
+        self._connectors = {c.id: c.connectors for c in config.charger}
         self.chargers: dict[str, ChargerIdentity] = {}
         self.statuses: dict[tuple[str, int], ConnectorStatus] = {}
 
@@ -96,19 +89,17 @@ class CoreHandlers:
     def heartbeat(self, conn: OcppConnection, **_other: object) -> call_result.Heartbeat:
         return call_result.Heartbeat(current_time=ocpp_time(self.now()))
 
-    def status_notification(
-        self,
-        conn: OcppConnection,
-        connector_id: int,
-        error_code: str,
-        status: str,
-        info: str | None = None,
-        vendor_error_code: str | None = None,
-        timestamp: str | None = None,
-        **_other: object,
-    ) -> call_result.StatusNotification:
-        self.statuses[(conn.charger_id, connector_id)] = ConnectorStatus(
-            status, error_code, info, vendor_error_code, timestamp, self.now()
+    def status_notification(self, conn: OcppConnection, **payload: object) -> call_result.StatusNotification:
+        key = (conn.charger_id, int(str(payload["connector_id"])))
+        update = apply_status(
+            self.statuses.get(key),
+            snake_to_camel_case(payload),
+            now=self.now(),
+            configured_connectors=self._connectors.get(conn.charger_id, 0),
         )
-        log.info("charger %s connector %d: %s (%s)", conn.charger_id, connector_id, status, error_code)
+        for warning in update.warnings:
+            log.warning("charger %s: %s", conn.charger_id, warning)
+        self.statuses[key] = update.state
+        if update.changed:
+            log.info("charger %s connector %d: %s (%s)", *key, update.state.status, update.state.error_code)
         return call_result.StatusNotification()

@@ -54,7 +54,27 @@ def _as_ocpp_error(exc: ProfileError) -> OCPPError:
     return _ERRORS.get(exc.code, PropertyConstraintViolationError)(description=str(exc))
 
 
+def _quirk_refusal(ch: SimCharger, body: Request) -> str:
+    """Why a quirky charger refuses a profile the spec would accept, or ""."""
+    quirks = ch.spec.quirks
+    periods = body.get("chargingSchedule", {}).get("chargingSchedulePeriod", [])
+    checks = [
+        (quirks.no_smart_charging, "no SmartCharging feature profile"),
+        (
+            quirks.rejects_max_profile and body.get("chargingProfilePurpose") == "ChargePointMaxProfile",
+            "ChargePointMaxProfile not supported",
+        ),
+        (quirks.relative_only and body.get("chargingProfileKind") != "Relative", "only Relative profiles"),
+        (quirks.rejects_zero and any(float(p.get("limit", 1)) == 0 for p in periods), "a limit of 0"),
+    ]
+    return next((reason for refused, reason in checks if refused), "")
+
+
 def set_profile(ch: SimCharger, req: Request, now: datetime) -> Request:
+    refusal = _quirk_refusal(ch, req.get("csChargingProfiles", {}))
+    if refusal:
+        logger.info("charger %s: SetChargingProfile Rejected (quirk): %s", ch.id, refusal)
+        return {"status": "Rejected"}
     change = set_charging_profile(ch.told, req, now, ch.transactions(), ch.capabilities())
     if change.reason:
         logger.info("charger %s: SetChargingProfile %s: %s", ch.id, change.status, change.reason)
@@ -70,6 +90,8 @@ def clear_profile(ch: SimCharger, req: Request, now: datetime) -> Request:
 
 
 def composite(ch: SimCharger, req: Request, now: datetime) -> Request:
+    if ch.spec.quirks.no_smart_charging:
+        return {"status": "Rejected"}
     return get_composite_schedule(ch.view(), req, now)
 
 

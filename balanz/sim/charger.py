@@ -9,7 +9,7 @@ reports status changes, so the event log and the StatusNotifications follow from
 What survives a reboot (`reboot`, Reset, firmware update): the cable, availability, faults, the energy
 register, the configuration keys, the queued transaction messages, and the ChargePointMax/TxDefault profiles
 (errata 3.x: profiles are persistent). Lost: the transactions (stopped with a reason and reported after the
-boot), their TxProfiles, presented tags, the auth cache. With `Quirks.forget_profiles` every profile is lost,
+boot), their TxProfiles, presented tags, the auth cache. With `QuirkFlags.forgets_profiles` every profile is lost,
 on reboot and on every reconnect.
 """
 
@@ -99,7 +99,7 @@ class SimCharger:
         self.told = ProfileStore(spec.connectors)
         """The profiles the charger answers about (SetChargingProfile, ClearChargingProfile)."""
         self.applied = self.told
-        """The profiles it enforces; equal to `told` except during `Quirks.apply_delay_s`."""
+        """The profiles it enforces; equal to `told` except during `QuirkFlags.apply_delay_s`."""
         self.auth_cache: dict[str, str] = {}
         self.outbox: deque[Outgoing] = deque()
         self.boot_accepted = False
@@ -107,6 +107,8 @@ class SimCharger:
         self.network_down_until = float("-inf")
         self.firmware_status_after_boot: str | None = None
         self.remote_profiles: dict[int, dict[str, Any]] = {}
+        self.answerless_sent = 0
+        """Heartbeat/StatusNotification/MeterValues sent so far (the frame quirks count these)."""
         self._reported: dict[int, tuple[cn.Status, str]] = {}
         self._limits: dict[int, Limit] = {}
         self._drawn: dict[int, tuple[tuple[float, float, float], str]] = {}
@@ -313,8 +315,10 @@ class SimCharger:
         return {n: c.transaction_id for n, c in self.connectors.items() if c.transaction_id is not None}
 
     def set_profiles(self, store: ProfileStore) -> None:
-        """The charger now holds `store`; it enforces it at once or after `Quirks.apply_delay_s`."""
+        """The charger now holds `store`; it enforces it at once or after `QuirkFlags.apply_delay_s`."""
         self.told = store
+        if self.spec.quirks.ignores_limit:
+            return
         delay = self.spec.quirks.apply_delay_s
         if delay <= 0 or self._nursery is None:
             self._apply(store)
@@ -389,7 +393,10 @@ class SimCharger:
         amps = plugged.draw.per_phase if plugged else (0.0, 0.0, 0.0)
         offered = self._limits[n].amps if self._energized(c) else 0.0
         reading = Reading(amps, offered, self.spec.voltage_v, c.meter_wh)
-        values = sampled_values(reading, measurands_of(self.config["MeterValuesSampledData"]))
+        measurands = measurands_of(self.config["MeterValuesSampledData"])
+        if self.spec.quirks.no_current_offered:
+            measurands = tuple(m for m in measurands if m != "Current.Offered")
+        values = sampled_values(reading, measurands)
         for value in values:
             value["context"] = context
         sample = {"timestamp": format_time(now), "sampledValue": values}
@@ -466,7 +473,7 @@ class SimCharger:
             if c.in_transaction:
                 self.stop_transaction(n, self._reboot_reason)
         self.connectors = {n: cn.rebooted(c) for n, c in self.connectors.items()}
-        if self.spec.quirks.forget_profiles:
+        if self.spec.quirks.forgets_profiles:
             self.told = ProfileStore(self.spec.connectors)
         self.applied = self.told
         self.auth_cache.clear()
@@ -479,7 +486,7 @@ class SimCharger:
         self._advance(self.clock.now())
 
     def forget_profiles_on_reconnect(self) -> None:
-        if self.spec.quirks.forget_profiles:
+        if self.spec.quirks.forgets_profiles:
             self.told = self.applied = ProfileStore(self.spec.connectors)
             self._advance(self.clock.now())
             self.poke()

@@ -21,7 +21,7 @@ from trio_websocket import ConnectionClosed, HandshakeError
 from balanz.sim.actions import charger_registry
 from balanz.sim.eventlog import Connected, Disconnected, Sent
 from balanz.wire import CallErrorReceived, CallTimeout, ConnectionLost, OcppConnection, WireError
-from balanz.wire.client import open_charger_connection
+from balanz.wire.client import SUBPROTOCOL, open_charger_connection
 from balanz.wire.framing import encode_call, new_message_id
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MALFORMED_FRAME = '[2, "malformed", "Heartbeat", {'
-"""Not JSON: what `Quirks.malformed_frames` sends (a truncated CALL)."""
+ANSWERLESS = frozenset({"Heartbeat", "StatusNotification", "MeterValues"})
+"""Messages whose answer the charger does not need: the only ones the frame quirks mangle or repeat."""
 
 
 async def run_link(charger: SimCharger) -> None:
@@ -49,6 +49,7 @@ async def run_link(charger: SimCharger) -> None:
                 registry,
                 password=charger.spec.password,
                 call_timeout_s=charger.spec.call_timeout_s,
+                subprotocols=() if charger.spec.quirks.no_subprotocol else (SUBPROTOCOL,),
                 ssl_context=charger.ssl_context,
             ) as conn:
                 charger.events.emit(Connected(charger.clock.now(), charger.id, attempt))
@@ -152,12 +153,31 @@ async def _sender(charger: SimCharger, conn: OcppConnection) -> None:
         await _send_one(charger, conn, item)
 
 
-async def _send_one(charger: SimCharger, conn: OcppConnection, item: Outgoing) -> None:
+def _mangled(charger: SimCharger, item: Outgoing) -> tuple[str, ...]:
+    """The raw frames to send instead of a normal CALL, when a frame quirk's turn has come; () if none."""
     quirks = charger.spec.quirks
-    if quirks.malformed_frames and item.action == "Heartbeat":
-        await conn.transport.send_message(MALFORMED_FRAME)
-    if quirks.duplicate_frames and item.action in ("StatusNotification", "MeterValues"):
-        await conn.transport.send_message(encode_call(new_message_id(), item.action, item.payload))
+    if item.action not in ANSWERLESS or not (quirks.malformed_every or quirks.duplicate_every):
+        return ()
+    charger.answerless_sent += 1
+    count = charger.answerless_sent
+    frame = encode_call(new_message_id(), item.action, item.payload)
+    if quirks.malformed_every and count % quirks.malformed_every == 0:
+        if (count // quirks.malformed_every) % 2:
+            return (frame[: len(frame) // 2],)
+        return (encode_call(new_message_id(), "StatusNotification", {"connectorId": 1}),)
+    if quirks.duplicate_every and count % quirks.duplicate_every == 0:
+        return (frame, frame)
+    return ()
+
+
+async def _send_one(charger: SimCharger, conn: OcppConnection, item: Outgoing) -> None:
+    raw = _mangled(charger, item)
+    if raw:
+        for frame in raw:
+            await conn.transport.send_message(frame)
+        charger.events.emit(Sent(charger.clock.now(), charger.id, item.action, item.payload, None))
+        charger.outbox.popleft()
+        return
     answer: dict[str, Any] | None = None
     try:
         answer = await conn.call_raw(item.action, item.payload)

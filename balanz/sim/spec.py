@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from balanz.profiles import Capabilities, Electrics, RateUnit
-from balanz.sim.quirks import Quirks
+from balanz.sim.quirk_flags import QuirkFlags
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class SimChargerSpec:
     """Basic-auth password; None sends no Authorization header (security profile 0)."""
     configuration: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Overrides of the default configuration key values (`default_configuration`)."""
-    quirks: Quirks = field(default_factory=Quirks)
+    quirks: QuirkFlags = field(default_factory=QuirkFlags)
     boot_delay_s: float = 5.0
     """Time a reboot takes before the charger connects again."""
     backoff_initial_s: float = 1.0
@@ -64,6 +64,11 @@ class KeyDef:
 
 def key_definitions(spec: SimChargerSpec) -> dict[str, KeyDef]:
     rotation = ",".join(f"{n}.RST" for n in range(spec.connectors + 1))
+    quirks = spec.quirks
+    features = "Core,FirmwareManagement,RemoteTrigger" + (
+        "" if quirks.no_smart_charging else ",SmartCharging"
+    )
+    measurands = [m for m in MEASURANDS if not (quirks.no_current_offered and m == "Current.Offered")]
     return {
         "AuthorizeRemoteTxRequests": KeyDef("false", kind=bool),
         "AuthorizationKey": KeyDef("", kind=str),
@@ -77,12 +82,10 @@ def key_definitions(spec: SimChargerSpec) -> dict[str, KeyDef]:
         "LocalPreAuthorize": KeyDef("false", kind=bool),
         "MaxChargingProfilesInstalled": KeyDef("16", readonly=True, kind=int),
         "MeterValueSampleInterval": KeyDef("60", kind=int),
-        "MeterValuesSampledData": KeyDef(",".join(MEASURANDS)),
+        "MeterValuesSampledData": KeyDef(",".join(measurands)),
         "NumberOfConnectors": KeyDef(str(spec.connectors), readonly=True, kind=int),
         "StopTransactionOnEVSideDisconnect": KeyDef("true", readonly=True, kind=bool),
-        "SupportedFeatureProfiles": KeyDef(
-            "Core,FirmwareManagement,RemoteTrigger,SmartCharging", readonly=True
-        ),
+        "SupportedFeatureProfiles": KeyDef(features, readonly=True),
     }
 
 
@@ -119,7 +122,10 @@ def change_configuration(
     if key not in defs:
         return dict(values), "NotSupported"
     definition = defs[key]
-    if definition.readonly or not _fits(definition.kind, value):
+    refused_offered = (
+        spec.quirks.no_current_offered and key == "MeterValuesSampledData" and "Current.Offered" in value
+    )
+    if definition.readonly or refused_offered or not _fits(definition.kind, value):
         return dict(values), "Rejected"
     return {**values, key: value}, "Accepted"
 
@@ -136,16 +142,16 @@ def int_key(values: Mapping[str, str], key: str) -> int:
     return int(values[key])
 
 
-def capabilities(values: Mapping[str, str], quirks: Quirks) -> Capabilities:
+def capabilities(values: Mapping[str, str], quirks: QuirkFlags) -> Capabilities:
     """What SetChargingProfile accepts: the advertised keys, narrowed by the charger's quirks."""
     units = {RateUnit.A if u.strip() == "Current" else RateUnit.W for u in
              values["ChargingScheduleAllowedChargingRateUnit"].split(",") if u.strip()}  # fmt: skip
-    if quirks.only_watts:
+    if quirks.watts_only:
         units = {RateUnit.W}
     return Capabilities(
-        max_stack_level=0 if quirks.only_stack_level_0 else int_key(values, "ChargeProfileMaxStackLevel"),
+        max_stack_level=0 if quirks.stack_level_0_only else int_key(values, "ChargeProfileMaxStackLevel"),
         allowed_units=frozenset(units),
         max_periods=int_key(values, "ChargingScheduleMaxPeriods"),
         max_profiles=int_key(values, "MaxChargingProfilesInstalled"),
-        accept_without_start_schedule=not quirks.reject_absolute_without_start,
+        accept_without_start_schedule=not quirks.absolute_needs_start,
     )

@@ -79,12 +79,15 @@ class OcppConnection:
         *,
         call_timeout_s: float = 30.0,
         generation: int = 0,
+        lenient: bool = False,
     ) -> None:
         self.transport = transport
         self.registry = registry
         self.charger_id = charger_id
         self.generation = generation
         self.call_timeout_s = call_timeout_s
+        self.lenient = lenient
+        self._tolerated: set[tuple[str, str, str]] = set()
         self.last_frame_at = trio.current_time()
         self.dropped_frames = 0
         self.close_code: int | None = None
@@ -200,10 +203,11 @@ class OcppConnection:
             if not route.skip_schema_validation:
                 validate(CALL, action, frame.payload)
         except PayloadInvalid as bad:
-            log.warning(
-                "charger %s: %s rejected with %s: %s", self.charger_id, action, bad.code, bad.description
-            )
-            return framing.encode_error(uid, bad.code, bad.description, bad.details), [], {}
+            if not self._tolerate(bad):
+                log.warning(
+                    "charger %s: %s rejected with %s: %s", self.charger_id, action, bad.code, bad.description
+                )
+                return framing.encode_error(uid, bad.code, bad.description, bad.details), [], {}
         kwargs = camel_to_snake_case(frame.payload)
         try:
             result = route.handler(self, **kwargs)
@@ -225,6 +229,20 @@ class OcppConnection:
                 {},
             )
         return framing.encode_result(uid, payload), list(route.after), kwargs
+
+    def _tolerate(self, bad: PayloadInvalid) -> bool:
+        """Lenient chargers (flows.md §1.3): pass a schema violation to the handler, logged once per kind.
+
+        A missing required field is never tolerated: handlers rely on required fields being there.
+        """
+        if not self.lenient or bad.code == ErrorCode.PROTOCOL_ERROR:
+            return False
+        kind = (bad.action, str(bad.details.get("path")), str(bad.details.get("rule")))
+        if kind not in self._tolerated:
+            self._tolerated.add(kind)
+            text = f"{bad.code}: {bad.description}"
+            log.warning("charger %s (lenient): accepted %s despite %s", self.charger_id, bad.action, text)
+        return True
 
     async def _run_hook(self, action: str, hook: Handler, kwargs: dict[str, Any]) -> None:
         try:

@@ -49,7 +49,7 @@ def start_site(nursery: trio.Nursery) -> StartSite:
     async def start(config: Config | None = None, registry: Registry | None = None) -> Site:
         config = config or make_config()
         registry = registry or Registry()
-        core = CoreHandlers(config.csms)
+        core = CoreHandlers(config)
         core.register(registry)
         credentials = InMemoryCredentials()
         server = OcppServer(config, registry, credentials=credentials)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -130,3 +131,21 @@ async def test_oversized_frame_closes_with_1009_only_that_charger(start_site, au
     async with open_charger_connection(site.url, "CP1") as again:
         await again.call(call.Heartbeat())
     assert trio.current_time() < 1
+
+
+async def test_lenient_charger_gets_schema_violations_through_logged_once(start_site, autojump_clock, caplog):
+    from balanz.config.schema import ChargerConfig
+
+    config = dataclasses.replace(
+        make_config(), charger=(ChargerConfig(id="CP1", group="site", lenient_validation=True),)
+    )
+    site = await start_site(config)
+    odd = {"connectorId": 1, "errorCode": "Sleepy", "status": "Available"}
+    async with open_websocket(f"{site.url}/CP1") as ws:
+        for uid in ("l1", "l2"):
+            await ws.send_message(frame(uid, "StatusNotification", odd))
+            assert json.loads(await ws.get_message()) == [3, uid, {}]
+        await ws.send_message(frame("l3", "BootNotification", {"chargePointVendor": "A"}))
+        assert json.loads(await ws.get_message())[:3] == [4, "l3", "ProtocolError"]
+    assert site.core.statuses[("CP1", 1)].error_code == "Sleepy"
+    assert caplog.text.count("(lenient): accepted StatusNotification") == 1

@@ -237,3 +237,20 @@ async def test_failing_after_hook_is_logged_and_connection_lives(start_site, aut
         await trio.sleep(1)
         await conn.call(call.Heartbeat())
     assert "after-hook" in caplog.text
+
+
+async def test_crossing_calls_are_both_answered(site, autojump_clock):
+    """OCPP-J 1.6 §4.1.1 note: CALLs from both sides may cross; neither side waits for the other."""
+    async with open_websocket(f"{site.url}/CP1") as ws:
+        conn = await wait_connected(site, "CP1")
+
+        async def charger_side():
+            ours = json.loads(await ws.get_message())
+            await ws.send_message('[2,"cross","Heartbeat",{}]')
+            assert json.loads(await ws.get_message())[:2] == [3, "cross"]
+            await ws.send_message(json.dumps([3, ours[1], {"configurationKey": []}]))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(charger_side)
+            result = await conn.call(call.GetConfiguration())
+    assert result.configuration_key == []

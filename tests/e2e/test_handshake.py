@@ -134,3 +134,24 @@ async def test_missing_subprotocol_refused_when_not_allowed(start_site, autojump
 async def test_wildcard_listener_not_needed_for_tests(site):
     assert site.port > 0
     assert trio.current_time() >= 0
+
+
+async def test_store_backs_the_credential_lookup(nursery, tmp_path, autojump_clock):
+    from datetime import UTC, datetime
+
+    from balanz.server import OcppServer
+    from balanz.store import Store
+    from balanz.wire import Registry
+    from balanz.wire.client import HandshakeRefused
+
+    with Store(tmp_path / "balanz.sqlite") as store:
+        store.set_pending_credential("CP1", ["provisioned-key-1"], datetime(2026, 1, 1, tzinfo=UTC))
+        server = OcppServer(make_config(), Registry(), credentials=store)
+        await nursery.start(server.run)
+        url = f"ws://127.0.0.1:{server.port}"
+        async with open_charger_connection(url, "CP1", password="provisioned-key-1") as conn:
+            assert not conn.closed
+        with pytest.raises(HandshakeRefused) as refused:
+            async with open_charger_connection(url, "CP1", password="guess"):
+                pass
+        assert refused.value.status_code == 401

@@ -75,7 +75,7 @@ async def balanz_csms(nursery: trio.Nursery, clock: SimClock) -> Csms:
         server=ServerConfig(host="127.0.0.1", port=0), model=ModelConfig(charger_autoregister=True)
     )
     registry = Registry()
-    core = CoreHandlers(config.csms, now=clock.now)
+    core = CoreHandlers(config, now=clock.now)
     core.register(registry)
     server = OcppServer(config, registry)
     await nursery.start(server.run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,22 +13,23 @@ from trio.testing import MockClock
 from balanz.sim.clock import SimClock
 from balanz.sim.ev import EvSpec
 from balanz.sim.eventlog import Connected, EventLog, LimitChanged
-from balanz.sim.quirks import QUIRK_NAMES, Quirks
+from balanz.sim.quirk_flags import QuirkFlags
+from balanz.sim.quirks import Quirk, parse_quirks
 from balanz.wire import CallTimeout
 from tests.sim.conftest import Csms, StartChargers
-from tests.sim.helpers import profile, set_profile
+from tests.sim.helpers import profile, sampled, set_profile
 
 
 def test_every_quirk_has_a_test_here() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
-    for name in QUIRK_NAMES:
-        assert f"def test_{name}_" in source, f"quirk {name} has no test"
+    for quirk in Quirk:
+        assert f"def test_{quirk.value}_" in source, f"quirk {quirk} has no test"
 
 
-async def test_only_stack_level_0_rejects_higher_levels_though_the_key_advertises_them(
+async def test_stack_level_0_only_rejects_higher_levels_though_the_key_advertises_them(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
-    await start_chargers(scripted_csms, quirks=Quirks(only_stack_level_0=True))
+    await start_chargers(scripted_csms, quirks=QuirkFlags(stack_level_0_only=True))
     conn = scripted_csms.conn("CP1")
     keys = await conn.call_raw("GetConfiguration", {"key": ["ChargeProfileMaxStackLevel"]})
     assert int(keys["configurationKey"][0]["value"]) > 0
@@ -37,10 +39,10 @@ async def test_only_stack_level_0_rejects_higher_levels_though_the_key_advertise
     assert await conn.call_raw("SetChargingProfile", set_profile(0, ground)) == {"status": "Accepted"}
 
 
-async def test_only_watts_rejects_amperes(
+async def test_watts_only_rejects_amperes(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
-    [cp] = await start_chargers(scripted_csms, quirks=Quirks(only_watts=True))
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(watts_only=True))
     conn = scripted_csms.conn("CP1")
     amps = profile(10, start=clock.now())
     assert await conn.call_raw("SetChargingProfile", set_profile(0, amps)) == {"status": "Rejected"}
@@ -49,10 +51,10 @@ async def test_only_watts_rejects_amperes(
     assert cp.limit(1).amps == pytest.approx(10)
 
 
-async def test_reject_absolute_without_start_refuses_a_profile_lacking_start_schedule(
+async def test_absolute_needs_start_refuses_a_profile_lacking_start_schedule(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
-    await start_chargers(scripted_csms, quirks=Quirks(reject_absolute_without_start=True))
+    await start_chargers(scripted_csms, quirks=QuirkFlags(absolute_needs_start=True))
     conn = scripted_csms.conn("CP1")
     bare = profile(10)
     assert await conn.call_raw("SetChargingProfile", set_profile(0, bare)) == {"status": "Rejected"}
@@ -60,10 +62,10 @@ async def test_reject_absolute_without_start_refuses_a_profile_lacking_start_sch
     assert await conn.call_raw("SetChargingProfile", set_profile(0, anchored)) == {"status": "Accepted"}
 
 
-async def test_forget_profiles_loses_them_on_reconnect_and_charges_at_full_power(
+async def test_forgets_profiles_loses_them_on_reconnect_and_charges_at_full_power(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
-    [cp] = await start_chargers(scripted_csms, quirks=Quirks(forget_profiles=True))
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(forgets_profiles=True))
     conn = scripted_csms.conn("CP1")
     await conn.call_raw("SetChargingProfile", set_profile(0, profile(8, start=clock.now())))
     cp.plug(1, EvSpec(), tag="T")
@@ -75,12 +77,12 @@ async def test_forget_profiles_loses_them_on_reconnect_and_charges_at_full_power
     assert cp.draw(1) == (16.0, 16.0, 16.0)
 
 
-async def test_forget_profiles_also_on_reboot_unlike_a_compliant_charger(
+async def test_forgets_profiles_also_on_reboot_unlike_a_compliant_charger(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
     forgetful, compliant = await start_chargers(scripted_csms, 2)
     forgetful.spec = forgetful.spec.__class__(
-        **{**forgetful.spec.__dict__, "quirks": Quirks(forget_profiles=True)}
+        **{**forgetful.spec.__dict__, "quirks": QuirkFlags(forgets_profiles=True)}
     )
     for cid in ("CP1", "CP2"):
         await scripted_csms.conn(cid).call_raw(
@@ -96,18 +98,18 @@ async def test_forget_profiles_also_on_reboot_unlike_a_compliant_charger(
 async def test_clear_answers_unknown_even_when_it_removed_the_profile(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
-    [cp] = await start_chargers(scripted_csms, quirks=Quirks(clear_answers_unknown=True))
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(clear_answers_unknown=True))
     conn = scripted_csms.conn("CP1")
     await conn.call_raw("SetChargingProfile", set_profile(0, profile(8, start=clock.now())))
     assert await conn.call_raw("ClearChargingProfile", {}) == {"status": "Unknown"}
     assert cp.told.installed == ()
 
 
-async def test_apply_delay_s_keeps_the_old_limit_until_the_delay_passes(
+async def test_apply_delay_keeps_the_old_limit_until_the_delay_passes(
     scripted_csms: Csms, start_chargers: StartChargers, events: EventLog, clock: SimClock,
     autojump_clock: MockClock,
 ) -> None:  # fmt: skip
-    [cp] = await start_chargers(scripted_csms, quirks=Quirks(apply_delay_s=45))
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(apply_delay_s=45))
     conn = scripted_csms.conn("CP1")
     cp.plug(1, EvSpec(), tag="T")
     await trio.sleep(5)
@@ -127,17 +129,17 @@ async def test_apply_delay_s_keeps_the_old_limit_until_the_delay_passes(
 async def test_never_answers_leaves_every_call_to_time_out(
     scripted_csms: Csms, start_chargers: StartChargers, autojump_clock: MockClock
 ) -> None:
-    [cp] = await start_chargers(scripted_csms, quirks=Quirks(never_answers=True))
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(never_answers=True))
     conn = scripted_csms.conn("CP1")
     with pytest.raises(CallTimeout):
         await conn.call_raw("GetConfiguration", {}, timeout_s=60)
     assert cp.boot_accepted, "the charger itself keeps working"
 
 
-async def test_answer_delay_s_answers_after_the_delay(
+async def test_slow_answers_answer_after_the_delay(
     scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
 ) -> None:
-    await start_chargers(scripted_csms, quirks=Quirks(answer_delay_s=12))
+    await start_chargers(scripted_csms, quirks=QuirkFlags(answer_delay_s=12))
     conn = scripted_csms.conn("CP1")
     asked = trio.current_time()
     await conn.call_raw("GetConfiguration", {"key": ["HeartbeatInterval"]})
@@ -146,30 +148,142 @@ async def test_answer_delay_s_answers_after_the_delay(
         await conn.call_raw("GetConfiguration", {}, timeout_s=5)
 
 
-async def test_malformed_frames_are_sent_before_heartbeats_and_the_csms_refuses_them(
+async def test_malformed_frames_every_third_message_goes_out_broken_and_the_csms_refuses_it(
     scripted_csms: Csms, start_chargers: StartChargers, events: EventLog, autojump_clock: MockClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    await start_chargers(scripted_csms, quirks=Quirks(malformed_frames=True))
-    await trio.sleep(3 * 300 + 10)
-    refused = [r for r in caplog.records if "not valid JSON" in r.getMessage()]
-    assert len(refused) == 3
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(malformed_every=3))
+    await trio.sleep(10 * 300 + 10)
+    sent = cp.answerless_sent
+    assert sent >= 12
+    broken_json = [r for r in caplog.records if "not valid JSON" in r.getMessage()]
+    schema = [r for r in caplog.records if "StatusNotification rejected with" in r.getMessage()]
+    assert len(broken_json) + len(schema) == sent // 3
+    assert broken_json
+    assert schema
     assert len(events.of(Connected)) == 1, "the link survives the bad frames"
-    assert scripted_csms.scripted is not None
-    assert scripted_csms.scripted.counts["Heartbeat"] == 3
 
 
-async def test_duplicate_frames_send_status_and_meter_values_twice(
-    scripted_csms: Csms, start_chargers: StartChargers, autojump_clock: MockClock
-) -> None:
-    [cp] = await start_chargers(scripted_csms, quirks=Quirks(duplicate_frames=True))
+async def test_duplicate_frames_every_second_message_goes_out_twice_with_one_id(
+    scripted_csms: Csms, start_chargers: StartChargers, autojump_clock: MockClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(duplicate_every=2))
     csms = scripted_csms.scripted
     assert csms is not None
     cp.plug(1, EvSpec(), tag="T")
-    await trio.sleep(125)
-    statuses = csms.of("StatusNotification")
-    assert [s["status"] for s in statuses][-4:] == ["Preparing", "Preparing", "Charging", "Charging"]
+    await trio.sleep(600)
     meters = csms.of("MeterValues")
-    assert len(meters) == 4
-    assert meters[0] == meters[1]
-    assert meters[2] == meters[3]
+    assert len(meters) > 10
+    repeats = sum(1 for a, b in itertools.pairwise(meters) if a == b)
+    assert repeats >= 4
+    assert any("unknown message id" in r.getMessage() for r in caplog.records)
+
+
+async def test_ignores_limit_accepts_but_keeps_offering_its_rating(
+    scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
+) -> None:
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(ignores_limit=True))
+    conn = scripted_csms.conn("CP1")
+    cp.plug(1, EvSpec(max_current_a=32), tag="T")
+    answer = await conn.call_raw("SetChargingProfile", set_profile(0, profile(8, start=clock.now())))
+    assert answer == {"status": "Accepted"}
+    await trio.sleep(120)
+    assert cp.draw(1) == (31.8, 31.8, 31.8)
+    last = scripted_csms.scripted.of("MeterValues")[-1] if scripted_csms.scripted else {}
+    assert sampled(last, "Current.Offered") == 32
+
+
+async def test_rejects_zero_refuses_a_zero_limit(
+    scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
+) -> None:
+    await start_chargers(scripted_csms, quirks=QuirkFlags(rejects_zero=True))
+    conn = scripted_csms.conn("CP1")
+    paused = profile(0, start=clock.now(), periods=[(0, 10), (600, 0)])
+    assert await conn.call_raw("SetChargingProfile", set_profile(0, paused)) == {"status": "Rejected"}
+    assert (await conn.call_raw("SetChargingProfile", set_profile(0, profile(6, start=clock.now()))))[
+        "status"
+    ] == "Accepted"
+
+
+async def test_no_current_offered_leaves_it_out_and_refuses_to_add_it(
+    scripted_csms: Csms, start_chargers: StartChargers, autojump_clock: MockClock
+) -> None:
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(no_current_offered=True))
+    conn = scripted_csms.conn("CP1")
+    cp.plug(1, EvSpec(), tag="T")
+    await trio.sleep(120)
+    assert scripted_csms.scripted is not None
+    last = scripted_csms.scripted.of("MeterValues")[-1]
+    with pytest.raises(KeyError):
+        sampled(last, "Current.Offered")
+    assert sampled(last, "Current.Import", "L1") == 16.0
+    change = {"key": "MeterValuesSampledData", "value": "Current.Import,Current.Offered"}
+    assert await conn.call_raw("ChangeConfiguration", change) == {"status": "Rejected"}
+
+
+async def test_rejects_max_profile_refuses_charge_point_max(
+    scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
+) -> None:
+    await start_chargers(scripted_csms, quirks=QuirkFlags(rejects_max_profile=True))
+    conn = scripted_csms.conn("CP1")
+    cap = profile(20, purpose="ChargePointMaxProfile", start=clock.now())
+    assert await conn.call_raw("SetChargingProfile", set_profile(0, cap)) == {"status": "Rejected"}
+    default = profile(20, profile_id=2, start=clock.now())
+    assert await conn.call_raw("SetChargingProfile", set_profile(0, default)) == {"status": "Accepted"}
+
+
+async def test_relative_only_refuses_absolute(
+    scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
+) -> None:
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(relative_only=True))
+    conn = scripted_csms.conn("CP1")
+    absolute = profile(10, start=clock.now())
+    assert await conn.call_raw("SetChargingProfile", set_profile(0, absolute)) == {"status": "Rejected"}
+    relative = profile(10, kind="Relative")
+    assert await conn.call_raw("SetChargingProfile", set_profile(0, relative)) == {"status": "Accepted"}
+    assert cp.limit(1).amps == 10
+
+
+async def test_no_smart_charging_lists_no_feature_and_refuses_profiles(
+    scripted_csms: Csms, start_chargers: StartChargers, clock: SimClock, autojump_clock: MockClock
+) -> None:
+    await start_chargers(scripted_csms, quirks=QuirkFlags(no_smart_charging=True))
+    conn = scripted_csms.conn("CP1")
+    keys = await conn.call_raw("GetConfiguration", {"key": ["SupportedFeatureProfiles"]})
+    assert "SmartCharging" not in keys["configurationKey"][0]["value"]
+    answer = await conn.call_raw("SetChargingProfile", set_profile(0, profile(10, start=clock.now())))
+    assert answer == {"status": "Rejected"}
+    composite = await conn.call_raw("GetCompositeSchedule", {"connectorId": 1, "duration": 60})
+    assert composite == {"status": "Rejected"}
+
+
+async def test_no_subprotocol_connects_without_offering_ocpp16(
+    scripted_csms: Csms, start_chargers: StartChargers, autojump_clock: MockClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    [cp] = await start_chargers(scripted_csms, quirks=QuirkFlags(no_subprotocol=True))
+    assert cp.boot_accepted, "balanz accepts a missing subprotocol by default (allow_missing_subprotocol)"
+    assert any("offered no subprotocol" in r.getMessage() for r in caplog.records)
+
+
+def test_scenario_quirks_map_onto_flags() -> None:
+    problems: list[str] = []
+
+    class Rep:
+        def error(self, key: str, message: str, value: object = None) -> None:
+            problems.append(f"{key}: {message}")
+
+    parsed = parse_quirks(
+        [
+            "watts_only",
+            {"name": "apply_delay", "apply_delay_s": 45},
+            {"name": "malformed_frames", "every": 4},
+        ],
+        "quirks",
+        Rep(),  # type: ignore[arg-type]
+    )
+    assert problems == []
+    flags = QuirkFlags.from_quirks(parsed)
+    assert flags == QuirkFlags(watts_only=True, apply_delay_s=45, malformed_every=4)
+    assert set(flags.active()) == {"watts_only", "apply_delay_s", "malformed_every"}
