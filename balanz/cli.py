@@ -54,6 +54,47 @@ def _cmd_import_csv(args: argparse.Namespace) -> int:
     return import_csv(args)
 
 
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from balanz.tui.commands import monitor
+
+    return monitor(args)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from balanz.control.commands import status
+
+    return status(args)
+
+
+def _cmd_ctl(args: argparse.Namespace) -> int:
+    from balanz.control.commands import ctl
+
+    return ctl(args)
+
+
+def _add_control_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from balanz.control.commands import add_socket_flag, add_timeout_flag
+
+    mon = sub.add_parser("monitor", help="live dashboard attached to a running daemon")
+    _add_config_flag(mon)
+    add_socket_flag(mon)
+    mon.set_defaults(handler=_cmd_monitor)
+
+    stat = sub.add_parser("status", help="print one snapshot of a running daemon")
+    _add_config_flag(stat)
+    add_socket_flag(stat)
+    add_timeout_flag(stat)
+    stat.add_argument("--json", action="store_true", help="the whole snapshot as JSON")
+    stat.set_defaults(handler=_cmd_status)
+
+    ctl = sub.add_parser("ctl", help="send one command to a running daemon ('balanz ctl help' lists them)")
+    _add_config_flag(ctl)
+    add_socket_flag(ctl)
+    add_timeout_flag(ctl)
+    ctl.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]")
+    ctl.set_defaults(handler=_cmd_ctl)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balanz",
@@ -74,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a configuration file and print all problems")
-    check.add_argument("file", metavar="FILE", nargs="?", help="the TOML file to check")
+    check.add_argument(
+        "file", metavar="FILE", nargs="?", help="the TOML file to check (default: -c FILE or ./balanz.toml)"
+    )
     _add_config_flag(check)
     check.add_argument(
         "--dump", action="store_true", help="print the effective configuration, defaults filled in"
@@ -82,24 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check_config)
 
     imp = sub.add_parser("import-csv", help="convert the earlier design's CSV model files to TOML")
-    _add_config_flag(imp)
     imp.add_argument("--groups", metavar="CSV", help="groups.csv")
     imp.add_argument("--chargers", metavar="CSV", help="chargers.csv")
     imp.add_argument("--tags", metavar="CSV", help="tags.csv")
     imp.add_argument("--users", metavar="CSV", help="users.csv (becomes a note)")
     imp.add_argument("-o", "--output", metavar="FILE", help="write TOML here instead of stdout")
+    imp.add_argument(
+        "--auth-out",
+        metavar="FILE",
+        help="where chargers' auth_sha values go (default: OUTPUT.auth_sha.csv, or ./auth_sha.csv)",
+    )
     imp.set_defaults(handler=_cmd_import_csv)
 
-    for name, issue, text in (
-        ("monitor", 7, "live dashboard attached to a running daemon"),
-        ("status", 7, "print one snapshot of a running daemon"),
-        ("ctl", 7, "send one command to a running daemon"),
-        ("simulate", 4, "simulated chargers and cars for rehearsing a site"),
-        ("sessions", 5, "list or export completed charging sessions"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        _add_config_flag(cmd)
-        cmd.set_defaults(handler=_not_yet(issue))
+    _add_control_parsers(sub)
+    simulate = sub.add_parser("simulate", help="simulated chargers and cars for rehearsing a site")
+    _add_config_flag(simulate)
+    simulate.set_defaults(handler=_not_yet(4))
+
+    from balanz.store.commands import add_sessions_parser
+
+    add_sessions_parser(sub, _add_config_flag)
     return parser
 
 
