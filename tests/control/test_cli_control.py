@@ -99,3 +99,23 @@ def test_socket_defaults_to_balanz_sock_next_to_the_store():
     assert configured_socket("", "/var/lib/balanz/balanz.sqlite", None) == "/var/lib/balanz/balanz.sock"
     assert configured_socket("run/ctl.sock", "x", "/etc/balanz/balanz.toml") == "/etc/balanz/run/ctl.sock"
     assert configured_socket("/run/b.sock", "x", "/etc/balanz/balanz.toml") == "/run/b.sock"
+
+
+def test_monitor_status_and_ctl_parse_their_socket_and_config_flags():
+    from balanz.cli import build_parser
+
+    args = build_parser().parse_args(["monitor", "--socket", "/tmp/x.sock"])
+    assert (args.socket, args.config) == ("/tmp/x.sock", None)
+    args = build_parser().parse_args(["status", "-c", "site.toml", "--json"])
+    assert (args.config, args.json, args.socket) == ("site.toml", True, None)
+    args = build_parser().parse_args(["ctl", "--socket", "s", "tag", "add", "X", "--priority", "3"])
+    assert args.words == ["tag", "add", "X", "--priority", "3"]
+
+
+def test_ctl_help_lists_every_command(capsys):
+    from balanz.cli import main
+
+    assert main(["ctl", "help"]) == 0
+    out = capsys.readouterr().out
+    assert "set-priority <charger> <connector> <priority>" in out
+    assert "remote-stop <charger> [connector] [--transaction-id int]" in out
