@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a configuration file and print all problems")
-    check.add_argument("file", metavar="FILE", nargs="?", help="the TOML file to check")
+    check.add_argument(
+        "file", metavar="FILE", nargs="?", help="the TOML file to check (default: -c FILE or ./balanz.toml)"
+    )
     _add_config_flag(check)
     check.add_argument(
         "--dump", action="store_true", help="print the effective configuration, defaults filled in"
@@ -123,22 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check_config)
 
     imp = sub.add_parser("import-csv", help="convert the earlier design's CSV model files to TOML")
-    _add_config_flag(imp)
     imp.add_argument("--groups", metavar="CSV", help="groups.csv")
     imp.add_argument("--chargers", metavar="CSV", help="chargers.csv")
     imp.add_argument("--tags", metavar="CSV", help="tags.csv")
     imp.add_argument("--users", metavar="CSV", help="users.csv (becomes a note)")
     imp.add_argument("-o", "--output", metavar="FILE", help="write TOML here instead of stdout")
+    imp.add_argument(
+        "--auth-out",
+        metavar="FILE",
+        help="where chargers' auth_sha values go (default: OUTPUT.auth_sha.csv, or ./auth_sha.csv)",
+    )
     imp.set_defaults(handler=_cmd_import_csv)
 
     _add_control_parsers(sub)
-    for name, issue, text in (
-        ("simulate", 4, "simulated chargers and cars for rehearsing a site"),
-        ("sessions", 5, "list or export completed charging sessions"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        _add_config_flag(cmd)
-        cmd.set_defaults(handler=_not_yet(issue))
+    simulate = sub.add_parser("simulate", help="simulated chargers and cars for rehearsing a site")
+    _add_config_flag(simulate)
+    simulate.set_defaults(handler=_not_yet(4))
+
+    from balanz.store.commands import add_sessions_parser
+
+    add_sessions_parser(sub, _add_config_flag)
     return parser
 
 

@@ -1,1 +1,1 @@
-"""CSMS mode: the central-system side of balanz."""
+"""CSMS mode: the central-system side of balanz (pure decisions and the handlers that answer chargers)."""

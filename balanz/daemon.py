@@ -1,0 +1,171 @@
+"""``balanz run``: the root of the nursery tree.
+
+    Daemon.run (root nursery)
+    ├── services, each started with ``nursery.start(service, daemon)`` (allocator, monitor socket, ...)
+    ├── OcppServer.run: listener + watchdog; one task per charger, each in its own cancel scope
+    └── signal watcher: SIGINT/SIGTERM → request_shutdown()
+
+Shutdown closes every charger with 1001, runs the shutdown hooks (state flush) and cancels the tree, all
+within ``SHUTDOWN_BOUND_S`` so a stuck peer or hook cannot keep the process alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+
+import trio
+
+from balanz.clock import SiteClock
+from balanz.config.schema import Config
+from balanz.credentials import CredentialLookup
+from balanz.csms.core_handlers import CoreHandlers
+from balanz.csms.site import CsmsSite
+from balanz.server import ListenError, OcppServer
+from balanz.store import Store, StoreError
+from balanz.wire import Registry
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_BOUND_S = 10.0
+
+# ``async def service(daemon, *, task_status)``: calls ``task_status.started()`` once ready, then runs
+# until cancelled. Started before the listener, so a charger never arrives before its services.
+Service = Callable[..., Awaitable[None]]
+ShutdownHook = Callable[[], Awaitable[None]]
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        server: OcppServer,
+        *,
+        services: Sequence[Service] = (),
+        shutdown_hooks: Sequence[ShutdownHook] = (),
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.server = server
+        self.services = list(services)
+        self.shutdown_hooks = list(shutdown_hooks)
+        self.csms: CsmsSite | None = None
+        self._stop = trio.Event()
+
+    def request_shutdown(self) -> None:
+        self._stop.set()
+
+    async def run(
+        self, *, handle_signals: bool = False, task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            if handle_signals:
+                nursery.start_soon(self._watch_signals)
+            for service in self.services:
+                await nursery.start(service, self)
+            await nursery.start(self.server.run)
+            log.info("chargers connect to %s", connect_url(self.config, self.server.port))
+            task_status.started(self)
+            await self._stop.wait()
+            log.info("shutting down: closing %d charger connection(s)", len(self.server.connections()))
+            with trio.move_on_after(SHUTDOWN_BOUND_S) as bound:
+                await self.server.close_all()
+                for hook in self.shutdown_hooks:
+                    try:
+                        await hook()
+                    except Exception:
+                        log.exception("shutdown hook %s failed", hook)
+            if bound.cancelled_caught:
+                log.warning("shutdown took longer than %g s; stopping anyway", SHUTDOWN_BOUND_S)
+            nursery.cancel_scope.cancel()
+
+    async def _watch_signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                log.info("received %s", signal.Signals(signum).name)
+                self.request_shutdown()
+                return
+
+
+def connect_url(config: Config, port: int) -> str:
+    cfg = config.server
+    scheme = "wss" if cfg.tls_cert_chain and cfg.tls_key else "ws"
+    host = socket.gethostname() if cfg.host in ("", "0.0.0.0", "::") else cfg.host
+    prefix = "/".join(s for s in cfg.path_prefix.split("/") if s)
+    return f"{scheme}://{host}:{port}/{prefix + '/' if prefix else ''}<charger_id>"
+
+
+def build_daemon(
+    config: Config,
+    *,
+    credentials: CredentialLookup | None = None,
+    services: Sequence[Service] = (),
+    shutdown_hooks: Sequence[ShutdownHook] = (),
+    store: Store | None = None,
+    clock: SiteClock | None = None,
+) -> Daemon:
+    """Assemble the handlers and the server; later features add their handlers and services here.
+
+    With a ``store`` (``balanz run`` always passes one) CSMS mode is complete: ``daemon.csms`` holds the
+    state, events and operator commands, charger passwords come from the store (``Store.credential``),
+    and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
+    tests).
+    """
+    registry = Registry()
+    clock = clock or SiteClock()
+    CoreHandlers(config, now=clock.now).register(registry)
+    site = CsmsSite.build(config, store, registry, clock=clock) if store is not None else None
+    if store is not None and credentials is None:
+        credentials = store
+    server = OcppServer(config, registry, credentials=credentials)
+    daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
+    if site is not None:
+        site.attach(daemon)
+    return daemon
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for sub in error.exceptions for leaf in _leaves(sub)]
+    return [error]
+
+
+def main_run(args: argparse.Namespace) -> int:
+    from balanz.config.loader import ConfigError, apply_overrides, default_config, load_config
+    from balanz.logsetup import configure_logging
+
+    try:
+        if args.config:
+            loaded = load_config(args.config)
+            for warning in loaded.warnings:
+                print(warning, file=sys.stderr)
+            config = loaded.config
+        else:
+            config = default_config()
+        config = apply_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    configure_logging(config.logging)
+    try:
+        store = Store(config.store.path)
+    except StoreError as exc:
+        print(f"balanz run: cannot open the store: {exc}", file=sys.stderr)
+        return 2
+    failures: list[BaseException] = []
+    try:
+        trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
+    except* ListenError as failed:
+        failures.extend(_leaves(failed))
+    finally:
+        store.close()
+    for exc in failures:
+        print(f"balanz run: {exc}", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,1 @@
+"""The charger and EV simulator. `ev`: the pure EV model (step functions of state, offer and time)."""
