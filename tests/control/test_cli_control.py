@@ -119,3 +119,37 @@ def test_ctl_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     assert "set-priority <charger> <connector> <priority>" in out
     assert "remote-stop <charger> [connector] [--transaction-id int]" in out
+
+
+def test_status_finds_the_socket_through_the_configuration(tmp_path):
+    async def scenario(daemon):
+        config = tmp_path / "site.toml"
+        config.write_text(f'[monitor]\nsocket = "{daemon.path}"\n', encoding="utf-8")
+        code, out, err = await balanz("status", "-c", str(config), "--json")
+        assert (code, err) == (0, "")
+        assert json.loads(out)["site"]["name"] == "Harbour Office"
+
+    run(scenario)
+
+
+def test_an_empty_monitor_socket_means_balanz_sock_next_to_the_store(tmp_path):
+    async def main():
+        config = tmp_path / "site.toml"
+        config.write_text('[store]\npath = "data/b.sqlite"\n', encoding="utf-8")
+        code, _, err = await balanz("status", "-c", str(config))
+        assert code == 1
+        assert f"cannot reach the daemon at {tmp_path / 'data' / 'balanz.sock'}" in err
+
+    asyncio.run(main())
+
+
+def test_a_broken_configuration_is_reported_with_every_error(tmp_path):
+    async def main():
+        config = tmp_path / "site.toml"
+        config.write_text("[monitor]\nsocket = 5\n[nonsense]\n", encoding="utf-8")
+        code, _, err = await balanz("ctl", "-c", str(config), "status")
+        assert code == 2
+        assert err.startswith("balanz ctl: cannot find the socket, the configuration has errors:\n")
+        assert len(err.strip().splitlines()) >= 3
+
+    asyncio.run(main())
