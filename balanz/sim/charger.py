@@ -141,12 +141,17 @@ class SimCharger:
 
     def unplug(self, connector_id: int) -> None:
         now = self.clock.now()
+        self._connector(connector_id)
         self._advance(now)
-        if self._connector(connector_id).in_transaction:
-            self.stop_transaction(connector_id, "EVDisconnected")
-        self.connectors[connector_id] = cn.unplug(self.connectors[connector_id])
+        self._leave(connector_id, now)
+
+    def _leave(self, connector_id: int, now: datetime) -> None:
+        """The cable comes out; the EV goes first so the stop below does not step it again."""
         self.evs.pop(connector_id, None)
         self._drawn.pop(connector_id, None)
+        if self.connectors[connector_id].in_transaction:
+            self.stop_transaction(connector_id, "EVDisconnected")
+        self.connectors[connector_id] = cn.unplug(self.connectors[connector_id])
         self._advance(now)
 
     def swipe(self, tag: str, connector_id: int | None = None) -> None:
@@ -343,6 +348,7 @@ class SimCharger:
     def _advance(self, now: datetime) -> None:
         """Bring every EV to `now` under the limits in force, and report what changed."""
         limits = charger_limits(self.view(), now)
+        leaving = []
         for n, limit in limits.items():
             if n == 0:
                 continue
@@ -366,9 +372,11 @@ class SimCharger:
                     self.events.emit(EvDraw(now, self.id, n, draw.per_phase, round(draw.energy_wh, 3),
                                             state.status.value))  # fmt: skip
                 if state.status is ev.EvStatus.UNPLUGGED:
-                    self.unplug(n)
+                    leaving.append(n)
                     continue
             self._report_status(n, now)
+        for n in leaving:
+            self._leave(n, now)
 
     def _report_status(self, n: int, now: datetime) -> None:
         c = self.connectors[n]
