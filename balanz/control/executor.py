@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from balanz.config.dump import config_to_dict
@@ -41,6 +42,19 @@ PROFILE_COMMANDS = {
 }
 
 
+def plain(value: Any) -> Any:
+    """JSON-ready data: times in ISO-8601 (store records and the configuration carry datetimes)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
 @dataclass
 class Executor:
     server: ControlServer
@@ -48,7 +62,7 @@ class Executor:
     async def run(self, request: Request, client: str) -> Any:
         cmd, args = request.cmd, request.args
         try:
-            return await self._run(cmd, args, client)
+            return plain(await self._run(cmd, args, client))
         except ProtocolError as exc:
             exc.request_id = request.id
             raise

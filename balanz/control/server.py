@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BUILD_GAP_S = 0.1
-VERDICT_EVERY_S = 1.0
+STALL_SLACK_S = 0.01
 MAX_REPLY_BACKLOG = 8 * 1024 * 1024
 MAX_CONCURRENT_REQUESTS = 16
 INLINE = frozenset({"hello", "subscribe", "unsubscribe"})
@@ -187,15 +187,18 @@ class ControlServer:
                 self.announce(text)
 
     async def _builder(self) -> None:
+        """Rebuild on change, and every ``snapshot_interval_s`` while someone is subscribed (the snapshot's
+        time and last-seen columns move without events). Idle without subscribers: no timer at all."""
         interval = max(self.config.monitor.snapshot_interval_s, BUILD_GAP_S)
         while True:
-            with trio.move_on_after(interval):
+            subscribed = any(c.feed is not None for c in self.clients)
+            with trio.move_on_after(interval if subscribed else math.inf):
                 await self._dirty.wait()
             self._dirty = trio.Event()
-            subscribed = [c for c in self.clients if c.feed is not None]
-            if subscribed:
+            subscribed_now = [c for c in self.clients if c.feed is not None]
+            if subscribed_now:
                 snapshot = self.build()
-                for client in subscribed:
+                for client in subscribed_now:
                     client.offer(snapshot)
             await trio.sleep(BUILD_GAP_S)
 
@@ -243,6 +246,7 @@ class _Client:
             self.out.append((line, True))
         if lines:
             self._wake_writer.set()
+            self._wake_ticker.set()
             self.check()
 
     def reply(self, message: Reply | ErrorReply) -> None:
@@ -281,10 +285,17 @@ class _Client:
             await self._wake_writer.wait()
 
     async def _ticker(self) -> None:
+        """Sends held deltas when due and drops the client once its backlog has stalled too long."""
         while True:
-            now = trio.current_time()
-            due = self.feed.due_at() if self.feed is not None else None
-            deadline = min(due if due is not None else math.inf, now + VERDICT_EVERY_S)
+            deadline = math.inf
+            if self.feed is not None:
+                due = self.feed.due_at()
+                if due is not None:
+                    deadline = due
+                if self.feed.backlog_since is not None:
+                    deadline = min(
+                        deadline, self.feed.backlog_since + self.feed.policy.max_stall_s + STALL_SLACK_S
+                    )
             self._wake_ticker = trio.Event()
             with trio.move_on_at(deadline):
                 await self._wake_ticker.wait()
@@ -323,6 +334,8 @@ class _Client:
             logger.info("monitor client %s connected (%s)", self.name, self.conn.access.value)
         elif request.cmd == "subscribe":
             self.feed = Feed(tuple(request.args["topics"]), request.args["level"], server.policy)
+            self._wake_ticker.set()
+            server.refresh()
             self.reply(Reply(request.id, {"topics": request.args["topics"], "level": request.args["level"]}))
             self.push(self.feed.start(server.build(), trio.current_time()))
         else:
@@ -338,6 +351,12 @@ class _Client:
             logger.exception("control command %s failed", request.cmd)
             self.reply(ErrorReply(request.id, ErrorCode.INTERNAL, f"{request.cmd}: internal error: {exc}"))
         else:
-            self.reply(Reply(request.id, result))
+            try:
+                self.reply(Reply(request.id, result))
+            except (TypeError, ValueError) as exc:
+                logger.exception("control command %s: result not JSON", request.cmd)
+                self.reply(
+                    ErrorReply(request.id, ErrorCode.INTERNAL, f"{request.cmd}: result not JSON: {exc}")
+                )
         finally:
             self._requests.release()

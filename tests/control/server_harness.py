@@ -146,7 +146,11 @@ class Client:
         return reply["error"]["code"], reply["error"]["message"]
 
     async def next_push(self, kind: str) -> dict[str, Any]:
-        """The next push of ``kind`` (deltas and snapshots also update ``snapshot``)."""
+        """The next push of ``kind`` (deltas and snapshots also update ``snapshot``); others are skipped."""
+        with trio.fail_after(60):
+            return await self._next_push(kind)
+
+    async def _next_push(self, kind: str) -> dict[str, Any]:
         while True:
             while self.pushes:
                 push = self.pushes.pop(0)
