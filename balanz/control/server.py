@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 
 BUILD_GAP_S = 0.1
 STALL_SLACK_S = 0.01
+FLUSH_S = 1.0
 MAX_REPLY_BACKLOG = 8 * 1024 * 1024
 MAX_CONCURRENT_REQUESTS = 16
 INLINE = frozenset({"hello", "subscribe", "unsubscribe"})
@@ -225,6 +226,7 @@ class _Client:
         self.scope = trio.CancelScope()
         self._wake_writer = trio.Event()
         self._wake_ticker = trio.Event()
+        self._flushed = trio.Event()
         self._requests = trio.Semaphore(MAX_CONCURRENT_REQUESTS)
 
     @property
@@ -237,6 +239,8 @@ class _Client:
                 nursery.start_soon(self._writer)
                 nursery.start_soon(self._ticker)
                 await self._reader(nursery)
+                with trio.move_on_after(FLUSH_S):
+                    await self._flushed.wait()
                 nursery.cancel_scope.cancel()
 
     # ---- queueing (never awaits) -------------------------------------------------------------------------
@@ -245,7 +249,7 @@ class _Client:
         for line in lines:
             self.out.append((line, True))
         if lines:
-            self._wake_writer.set()
+            self._queued()
             self._wake_ticker.set()
             self.check()
 
@@ -253,8 +257,13 @@ class _Client:
         data = encode(message)
         self.out.append((data, False))
         self.reply_backlog += len(data)
-        self._wake_writer.set()
+        self._queued()
         self.check()
+
+    def _queued(self) -> None:
+        if self._flushed.is_set():
+            self._flushed = trio.Event()
+        self._wake_writer.set()
 
     def offer(self, snapshot: Snapshot) -> None:
         if self.feed is not None:
@@ -276,11 +285,16 @@ class _Client:
         while True:
             while self.out:
                 data, is_push = self.out.popleft()
-                await self.stream.send_all(data)
+                try:
+                    await self.stream.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self.scope.cancel()
+                    return
                 if is_push and self.feed is not None:
                     self.feed.written(len(data), trio.current_time())
                 elif not is_push:
                     self.reply_backlog -= len(data)
+            self._flushed.set()
             self._wake_writer = trio.Event()
             await self._wake_writer.wait()
 
