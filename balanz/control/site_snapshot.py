@@ -81,12 +81,22 @@ def build_snapshot(
 
 
 def _groups(config: Config, chargers: Iterable[Charger], facts: SiteFacts) -> tuple[Group, ...]:
-    members: dict[str, list[Charger]] = {}
-    for charger in chargers:
-        members.setdefault(charger.group, []).append(charger)
+    """Every configured group (and any group a runtime charger names); ``used_a`` counts the group's own
+    chargers and those of its subgroups, as a supply limit does."""
     configured = {g.id: g for g in config.group}
+    usage: dict[str, list[Phases]] = {}
+    named: set[str] = set()
+    for charger in chargers:
+        named.add(charger.group)
+        group_id: str | None = charger.group
+        seen: set[str] = set()
+        while group_id and group_id not in seen:
+            seen.add(group_id)
+            usage.setdefault(group_id, []).extend(co.usage_a for co in charger.connectors)
+            parent = configured.get(group_id)
+            group_id = parent.parent if parent else None
     out = []
-    for group_id in sorted(set(configured) | {g for g in members if g}):
+    for group_id in sorted(set(configured) | {g for g in named if g}):
         cfg = configured.get(group_id)
         limit = facts.intents.group_limits.get(group_id)
         out.append(
@@ -95,7 +105,7 @@ def _groups(config: Config, chargers: Iterable[Charger], facts: SiteFacts) -> tu
                 description=cfg.description if cfg else "not configured (autoregistered chargers)",
                 parent=cfg.parent if cfg else None,
                 allocation=bool(cfg and cfg.max_allocation),
-                used_a=_sum_phases(co.usage_a for ch in members.get(group_id, []) for co in ch.connectors),
+                used_a=_sum_phases(usage.get(group_id, [])),
                 override=LimitOverride(limit.limit_a, iso(limit.until), limit.set_by) if limit else None,
                 suspended=group_id in facts.suspended_groups,
             )

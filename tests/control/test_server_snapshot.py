@@ -137,3 +137,30 @@ async def test_unsubscribe_stops_pushes(autojump_clock, running):
     logging.getLogger("balanz.test").warning("nobody hears this")
     await client.ok("status")
     assert client.pushes == []
+
+
+async def test_a_parent_group_counts_its_subgroups(autojump_clock, nursery, tmp_path):
+    import dataclasses
+
+    from balanz.config.schema import ChargerConfig, GroupConfig
+
+    config = control_config(tmp_path)
+    config = dataclasses.replace(
+        config,
+        group=(*config.group, GroupConfig(id="garage", parent="site", max_allocation="32")),
+        charger=(*config.charger, ChargerConfig(id="CP4", group="garage")),
+    )
+    running = await start(nursery, config)
+    client = await Client.connect(running.path)
+    async with (
+        scripted_charger(running.url, "CP4", running.clock) as cp4,
+        scripted_charger(running.url, "CP2", running.clock) as cp2,
+    ):
+        for cp, amps in ((cp4, 12.0), (cp2, 7.0)):
+            await cp.boot()
+            tx = (await cp.start(1, "bob" if cp is cp2 else "alice", 0))["transactionId"]
+            await cp.meter(1, tx, 100, amps)
+        snapshot = Snapshot.from_json(await client.ok("snapshot"))
+    assert snapshot.group("garage").used_a == (12.0, 12.0, 12.0)
+    assert snapshot.group("site").used_a == (19.0, 19.0, 19.0)
+    await close_clients()
