@@ -176,9 +176,9 @@ class Executor:
             if hooks:
                 note = hooks.group_limit_changed(args["group"], limit)
         where = args.get("group") or f"{args['charger']}/{args['connector']}"
-        srv.audit(
-            "OPERATOR", f"{cmd} {where} {args.get('priority', args.get('limit_a', ''))} by {client}".strip()
-        )
+        value = args.get("priority", args.get("limit_a"))
+        words = [cmd, where, *([] if value is None else [f"{value:g}"]), "by", client]
+        srv.audit("OPERATOR", " ".join(words))
         srv.refresh()
         return {"note": note or PENDING_NOTE, "applied": hooks is not None}
 
