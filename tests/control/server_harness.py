@@ -21,9 +21,9 @@ from balanz.config.schema import Config, GroupConfig, MonitorConfig
 from balanz.control.delta import apply
 from balanz.control.feed import FeedPolicy
 from balanz.control.snapshot import Snapshot
-from balanz.daemon import Daemon, build_daemon
+from balanz.daemon import build_daemon
 from balanz.store import Store
-from tests.e2e.csms_charger import T0, site_config
+from tests.e2e.csms_charger import T0, RunningDaemon, site_config
 
 
 def short_dir() -> str:
@@ -42,24 +42,13 @@ def control_config(tmp_path: Path, socket_dir: str | None = None, **monitor: Any
 
 
 @dataclasses.dataclass
-class Running:
-    daemon: Daemon
-    store: Store
-    clock: SiteClock
-    done: trio.Event
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.daemon.server.port}"
+class Running(RunningDaemon):
+    clock: SiteClock = dataclasses.field(default_factory=lambda: SiteClock(T0))
 
     @property
     def path(self) -> str:
         assert self.daemon.control is not None
         return self.daemon.control.path
-
-    async def stop(self) -> None:
-        self.daemon.request_shutdown()
-        await self.done.wait()
 
 
 async def start(nursery: trio.Nursery, config: Config, policy: FeedPolicy | None = None) -> Running:
@@ -75,7 +64,7 @@ async def start(nursery: trio.Nursery, config: Config, policy: FeedPolicy | None
             done.set()
 
     await nursery.start(run)
-    return Running(daemon, store, clock, done)
+    return Running(daemon, store, done, clock)
 
 
 OPEN: list[Client] = []
