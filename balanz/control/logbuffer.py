@@ -75,7 +75,3 @@ def _key(moment: str | None) -> str | None:
     if moment is None:
         return None
     return _iso(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp())
-
-
-def level_ok(level: str) -> bool:
-    return level in LEVELS
