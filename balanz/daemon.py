@@ -23,6 +23,8 @@ import trio
 
 from balanz.clock import SiteClock
 from balanz.config.schema import Config
+from balanz.control.feed import FeedPolicy
+from balanz.control.server import ControlServer
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
 from balanz.csms.site import CsmsSite
@@ -56,6 +58,7 @@ class Daemon:
         self.services = list(services)
         self.shutdown_hooks = list(shutdown_hooks)
         self.csms: CsmsSite | None = None
+        self.control: ControlServer | None = None
         self._stop = trio.Event()
 
     def request_shutdown(self) -> None:
@@ -109,13 +112,15 @@ def build_daemon(
     shutdown_hooks: Sequence[ShutdownHook] = (),
     store: Store | None = None,
     clock: SiteClock | None = None,
+    monitor: bool = False,
+    feed_policy: FeedPolicy | None = None,
 ) -> Daemon:
     """Assemble the handlers and the server; later features add their handlers and services here.
 
     With a ``store`` (``balanz run`` always passes one) CSMS mode is complete: ``daemon.csms`` holds the
     state, events and operator commands, charger passwords come from the store (``Store.credential``),
     and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
-    tests).
+    tests). ``monitor`` (with a store) adds the control socket at ``monitor.socket`` as ``daemon.control``.
     """
     registry = Registry()
     clock = clock or SiteClock()
@@ -127,6 +132,9 @@ def build_daemon(
     daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
     if site is not None:
         site.attach(daemon)
+        if monitor:
+            daemon.control = ControlServer(config, site.service, feed_policy)
+            daemon.services.append(daemon.control.run)
     return daemon
 
 
@@ -161,7 +169,7 @@ def main_run(args: argparse.Namespace) -> int:
         return 2
     failures: list[BaseException] = []
     try:
-        trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
+        trio.run(partial(build_daemon(config, store=store, monitor=True).run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
     finally:
