@@ -84,8 +84,13 @@ def _enum(value: str, key: str, enum_key: str, rep: Reporter) -> Any:
     allowed = keys.ENUMS.get(enum_key)
     if allowed is None:
         return value
+    refused = keys.NOT_SUPPORTED_VALUES.get(enum_key, {})
     for choice in allowed:
         if value.lower() == choice.lower():
+            if choice in refused:
+                usable = ", ".join(f'"{a}"' for a in allowed if a not in refused)
+                rep.error(key, f"{not_supported(refused[choice])}; use {usable}", value)
+                return INVALID
             return choice
     legacy = keys.REFERENCE_SPELLINGS.get(enum_key, {}).get(value.lower())
     if legacy is not None:
@@ -109,6 +114,21 @@ def _datetime(value: Any, key: str, rep: Reporter) -> Any:
         rep.error(key, "needs a zone offset (e.g. 2027-01-01T00:00:00Z or +01:00)", value)
         return INVALID
     return value
+
+
+def not_supported(reason: str | None) -> str:
+    return "not supported yet by this version of balanz" + (f" ({reason})" if reason else "")
+
+
+def refuse_unsupported(rep: Reporter, key: str, stable: str) -> bool:
+    """Report a key of ``keys.NOT_SUPPORTED`` set in a file, whatever its value; True when it was one.
+
+    A file that sets a key expects its effect, so an unimplemented key is an error, never a silent no-op.
+    """
+    if stable not in keys.NOT_SUPPORTED:
+        return False
+    rep.error(key, f"{not_supported(keys.NOT_SUPPORTED_REASONS.get(stable))}; remove it")
+    return True
 
 
 def unknown_key(rep: Reporter, key: str, name: str, known: tuple[str, ...], what: str = "key") -> None:
@@ -141,8 +161,7 @@ def build(
         if name not in fields or name == "source":
             unknown_key(rep, key, name, names)
             continue
-        if stable in keys.NOT_SUPPORTED:
-            rep.error(key, "not supported yet by this version of balanz; remove it")
+        if refuse_unsupported(rep, key, stable):
             continue
         if special and name in special:
             converted = special[name](value, key, rep)

@@ -1,8 +1,10 @@
 """The effective configuration as TOML (``check-config --dump``).
 
-Every settings key is written with its value, defaults included, so the output answers "what is balanz
-really using". Entities from included files are written inline and ``model.include`` is emptied, so the
-dump is one self-contained file that loads to the same configuration.
+Every supported settings key is written with its value, defaults included, so the output answers "what is
+balanz really using". Keys that are not supported yet (``keys.NOT_SUPPORTED``) are left out: balanz uses none
+of them, and the loader would refuse the dump if they were in it. Entities from included files are written
+inline and ``model.include`` is emptied, so the dump is one self-contained file that loads to the same
+configuration.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from balanz.config import schema
+from balanz.config import keys, schema
 from balanz.config.parse import SECTION_CLASSES
 
 
@@ -30,17 +32,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _supported(table: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``table`` without the keys of ``keys.NOT_SUPPORTED``, nested tables and arrays of tables included."""
+    out: dict[str, Any] = {}
+    for name, value in table.items():
+        stable = f"{prefix}.{name}"
+        if stable in keys.NOT_SUPPORTED:
+            continue
+        # A charger's profile table holds [profiles] keys.
+        nested = "profiles" if stable == "charger.profile" else stable
+        if isinstance(value, dict):
+            value = _supported(value, nested)
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            value = [_supported(v, nested) for v in value]
+        out[name] = value
+    return out
+
+
 def config_to_dict(config: schema.Config) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in SECTION_CLASSES:
-        section = _plain(getattr(config, name))
+        section = _supported(_plain(getattr(config, name)), name)
         if name == "model":
             section["include"] = []
-        out[name] = section
+        if section:
+            out[name] = section
     for kind in ("group", "charger", "tag", "firmware"):
         items = getattr(config, kind)
         if items:
-            out[kind] = [_entity(kind, item) for item in items]
+            out[kind] = [_supported(_entity(kind, item), kind) for item in items]
     return out
 
 

@@ -19,6 +19,7 @@ from balanz.config.convert import (
     convert_scalar,
     field_names,
     hints,
+    refuse_unsupported,
     string_list,
     table_list,
     unknown_key,
@@ -204,6 +205,8 @@ def _profile(value: Any, key: str, rep: Reporter) -> Any:
     for name, item in value.items():
         if name not in known:
             unknown_key(rep, f"{key}.{name}", name, known, "key (profile takes [profiles] keys)")
+            continue
+        if refuse_unsupported(rep, f"{key}.{name}", f"profiles.{name}"):
             continue
         converted = convert_scalar(
             item, hints(schema.ProfilesConfig)[name], f"{key}.{name}", f"profiles.{name}", rep

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from balanz.config import keys
 from balanz.config.errors import ConfigError, Problem
 from balanz.config.loader import LoadedConfig, load_config
 
@@ -53,3 +54,23 @@ class Site:
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
     monkeypatch.chdir(tmp_path)
     return Site(tmp_path)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "all_keys_supported: load with keys.NOT_SUPPORTED emptied, to test the rules of keys that are "
+        "refused today (LC, key provisioning, …) so they are ready when the feature lands",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    # A hook rather than a fixture: Hypothesis tests refuse function-scoped fixtures such as monkeypatch.
+    if item.get_closest_marker("all_keys_supported") is None:
+        return (yield)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keys, "NOT_SUPPORTED", frozenset())
+        patch.setattr(keys, "NOT_SUPPORTED_REASONS", {})
+        patch.setattr(keys, "NOT_SUPPORTED_VALUES", {})
+        return (yield)

@@ -394,6 +394,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("rule", "text", "severity", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.all_keys_supported
 def test_rule(site, rule, text, severity, expected):
     assert site.reports(text, severity, expected), (rule, site.problems(text))
 
@@ -445,6 +446,7 @@ def test_structured_slots_load(site):
     assert group.slot[0].days == "Mon-Fri"
 
 
+@pytest.mark.all_keys_supported
 def test_charger_profile_overrides_are_converted(site):
     charger = site.load(
         SITE + '[[charger]]\nid = "C1"\ngroup = "G"\nprofile = { kind = "Relative", min_interval_s = 20 }'

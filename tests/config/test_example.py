@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
 import typing
 from pathlib import Path
 
 import pytest
 
-from balanz.config import schema
+from balanz.config import keys, schema
 from balanz.config.dump import dump_config
 from balanz.config.loader import load_config
 from balanz.config.parse import SECTION_CLASSES
@@ -25,19 +26,31 @@ ENTITIES = {
 }
 
 
-def uncommented(text: str) -> str:
-    """The example with every "# " example line switched on ("## " lines are prose and stay comments)."""
-    return "\n".join(line[2:] if line.startswith("# ") else line for line in text.splitlines())
+def uncommented(text: str, prefixes: tuple[str, ...] = ("# ",)) -> str:
+    """The example with every "# " example line switched on ("## " lines are prose and stay comments).
+
+    ``"#~ "`` in ``prefixes`` also switches on the keys marked "not supported yet".
+    """
+    lines = []
+    for line in text.splitlines():
+        prefix = next((p for p in prefixes if line.startswith(p)), "")
+        lines.append(line[len(prefix) :])
+    return "\n".join(lines)
 
 
-def documented_keys(text: str) -> set[str]:
-    """``section.key`` for every key written in the example, commented or not."""
+def documented_keys(text: str, only_unsupported: bool = False) -> set[str]:
+    """``section.key`` for every key written in the example, commented, marked unsupported or not.
+
+    ``only_unsupported``: just the keys written on "#~ " lines (the section header may be any line).
+    """
     found: set[str] = set()
     section = ""
-    for line in uncommented(text).splitlines():
+    for original, line in zip(text.splitlines(), uncommented(text, ("# ", "#~ ")).splitlines(), strict=True):
         header = re.match(r"\s*\[\[?([\w.]+)\]\]?", line)
         if header:
             section = header[1]
+            continue
+        if only_unsupported and not original.startswith("#~ "):
             continue
         assignment = re.match(r'\s*"?([\w.]+)"?\s*=\s*(.*)', line)
         if assignment and not line.lstrip().startswith("#"):
@@ -91,17 +104,29 @@ def test_example_with_every_example_switched_on_loads(example_site):
 
 def test_example_documents_every_key():
     documented = documented_keys(EXAMPLE.read_text())
-    # LC-only per-charger credentials are described in prose ("##"), not as a switch-on example.
-    for key in ("charger.lc", "charger.lc.upstream_password", "charger.lc.upstream_url"):
-        assert re.search(rf"^##.*\b{key.rsplit('.', 1)[1]}\b", EXAMPLE.read_text(), flags=re.MULTILINE)
-        documented.add(key)
     missing = schema_keys() - documented - {"logging.levels"}
     assert missing == set()
     assert "logging.levels.ocpp" in documented
 
 
+def test_example_marks_exactly_the_keys_not_supported_yet():
+    # A "#~ " line is the example's "not supported yet" marker, and it shows the spec's default.
+    text = EXAMPLE.read_text()
+    assert documented_keys(text, only_unsupported=True) == keys.NOT_SUPPORTED
+    section, shown = "", 0
+    for original, line in zip(text.splitlines(), uncommented(text, ("# ", "#~ ")).splitlines(), strict=True):
+        header = re.match(r"\[\[?([\w.]+)\]\]?", line)
+        section = header[1] if header else section
+        assignment = re.match(r"#~ (\w+) = (.*?)\s*(##.*)?$", original)
+        if assignment and section in SECTION_CLASSES:
+            default = getattr(SECTION_CLASSES[section](), assignment[1])
+            assert tomllib.loads(f"v = {assignment[2]}")["v"] == default, original
+            shown += 1
+    assert shown == len([k for k in keys.NOT_SUPPORTED if k.split(".")[0] in SECTION_CLASSES])
+
+
 def test_example_sections_follow_the_spec_order():
-    headers = re.findall(r"^#? ?\[([a-z]+)\]", EXAMPLE.read_text(), flags=re.MULTILINE)
+    headers = re.findall(r"^(?:#~? )?\[([a-z]+)\]", EXAMPLE.read_text(), flags=re.MULTILINE)
     assert headers == list(SECTION_CLASSES)
 
 

@@ -129,6 +129,7 @@ def test_per_logger_levels_are_normalised(site):
     assert config.logging.levels == {"balanz.wire": "DEBUG"}
 
 
+@pytest.mark.all_keys_supported
 def test_reference_spelling_of_charging_call_is_accepted_with_a_warning(site):
     loaded = site.load(
         '[mode]\nkind = "lc"\n[lc]\nupstream_url = "ws://up.example/"\nserver_charging_call = "Accepted"'

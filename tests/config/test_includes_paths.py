@@ -75,6 +75,7 @@ def test_a_file_matched_twice_is_read_once(site):
     assert len(config.group) == 1
 
 
+@pytest.mark.all_keys_supported
 def test_paths_are_relative_to_the_file_naming_them(site):
     site.write(
         "conf/balanz.toml",
@@ -100,12 +101,14 @@ def test_empty_paths_stay_empty(site):
     assert (config.logging.file, config.server.tls_key, config.lc.upstream_ca_file) == ("", "", "")
 
 
+@pytest.mark.all_keys_supported
 def test_upstream_ca_file_must_exist(site):
     assert site.errors('[lc]\nupstream_ca_file = "ca.pem"') == [
         f'balanz.toml: lc.upstream_ca_file: file not found; got "{os.path.join(site.root, "ca.pem")}"'
     ]
 
 
+@pytest.mark.all_keys_supported
 def test_upstream_ca_file_must_hold_certificates(site):
     site.write("ca.pem", "not a certificate")
     errors = site.errors('[lc]\nupstream_ca_file = "ca.pem"')

@@ -133,6 +133,7 @@ def test_live_setting_applies(site):
         ),
     ],
 )
+@pytest.mark.all_keys_supported
 def test_restart_only_keys_keep_running_values(site, edit, key, old, new):
     _, plan = plan_for(site, BASE, BASE.replace(*edit).replace("run_interval_s = 5", "run_interval_s = 7"))
     assert plan.applied
@@ -168,6 +169,7 @@ def test_only_restart_changes_is_not_a_change(site):
         (('kind = "lc"', 'kind = "csms"'), "mode.kind"),
     ],
 )
+@pytest.mark.all_keys_supported
 def test_lc_restart_keys(site, edit, key):
     running, plan = plan_for(site, LC, LC.replace(*edit).replace("[lc]", "[lc]\nconnect_timeout_s = 20"))
     assert plan.applied
@@ -177,6 +179,7 @@ def test_lc_restart_keys(site, edit, key):
     assert [c.key for c in plan.restart_pending] == [key]
 
 
+@pytest.mark.all_keys_supported
 def test_charger_auth_is_restart_only_and_the_combination_is_checked(site):
     new = LC.replace('charger_auth = "passthrough"', 'charger_auth = "local"') + (
         'lc = { upstream_password = "0123456789abcdef" }\n'
@@ -258,6 +261,7 @@ def test_removed_group_and_nested_tables(site):
     )
 
 
+@pytest.mark.all_keys_supported
 def test_logger_levels_are_quoted_and_passwords_hidden(site):
     old = LC.replace('charger_auth = "passthrough"', 'charger_auth = "local"') + (
         'lc = { upstream_password = "0123456789abcdef" }\n'
@@ -316,6 +320,7 @@ def edited(chosen: set[int], base: str = BASE) -> str:
     return base
 
 
+@pytest.mark.all_keys_supported
 @settings(max_examples=150)
 @given(st.sets(st.integers(0, len(EDITS) - 1)), st.sets(st.integers(0, len(EDITS) - 1)))
 def test_plan_invariants(before, after):

@@ -432,6 +432,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("rule", "text", "severity", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.all_keys_supported
 def test_rule(site, rule, text, severity, expected):
     site.write("afile", "not a directory")
     assert site.reports(text, severity, expected), (rule, site.problems(text))
@@ -454,6 +455,7 @@ def test_every_rule_has_a_passing_neighbour(site):
         "[allocator]\nschedule_lead_s = 35",
     ],
 )
+@pytest.mark.all_keys_supported
 def test_boundary_values_are_accepted(site, text):
     assert site.errors(text) == []
 
