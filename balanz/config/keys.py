@@ -97,10 +97,6 @@ NOT_SUPPORTED_REASONS: dict[str, str] = {
     "profiles.learn_by_model": "a strategy learnt on one charger is not reused for others yet",
     "history.session_retention_days": "sessions are kept forever; nothing deletes old ones yet",
     "logging.audit_retention_days": "audit events are kept forever; nothing deletes old ones yet",
-    "logging.buffer_lines": "the monitor has no log view yet, so no lines are buffered for it",
-    "monitor.readonly_socket": "the view-only monitor socket is not implemented yet",
-    "monitor.readonly_group": "the view-only monitor socket is not implemented yet",
-    "monitor.snapshot_interval_s": "the monitor feed paces itself; its interval is not configurable yet",
     "firmware.meter_type": "firmware entries are matched on vendor, model and version only, not meter type",
 }
 NOT_SUPPORTED: frozenset[str] = frozenset(NOT_SUPPORTED_REASONS)
@@ -113,8 +109,6 @@ NOT_SUPPORTED_VALUES: dict[str, dict[str, str]] = {
 # Supported keys that no module outside balanz/config reads as an attribute, and why that is honest.
 READ_BY_LOADER: dict[str, str] = {
     "model.include": "the loader reads the included files itself and merges their entities",
-    "mode.kind": 'only "csms" is accepted (see NOT_SUPPORTED_VALUES), the one mode balanz runs',
-    "group.description": "text for people reading the file; balanz acts on nothing in it",
     "charger.description": "text for people reading the file; balanz acts on nothing in it",
 }
 
@@ -134,14 +128,12 @@ IN_FLIGHT_READERS: dict[str, str] = {
     "allocator.debounce_s": "shell: balanz/charging/allocator_task.py",
     "allocator.default_max_allocation_a": "shell: balanz/charging/site_model.py",
     "allocator.run_interval_s": "shell: balanz/charging/allocator_task.py",
-    "allocator.timezone": "shell: balanz/charging/site_model.py",
     "charger.phase_map": "shell: balanz/charging/site_model.py",
     "group.max_allocation": "shell: balanz/charging/site_model.py (group_schedule)",
     "group.slot": "shell: balanz/charging/site_model.py (group_schedule)",
     "group.slot.days": "shell: balanz/charging/site_model.py (group_schedule)",
     "group.slot.quotas": "shell: balanz/charging/site_model.py (group_schedule)",
     "group.slot.time": "shell: balanz/charging/site_model.py (group_schedule)",
-    "mode.smart_charging": "shell: balanz/daemon.py (starts the allocator task)",
 }
 
 SETTINGS_SECTIONS = (

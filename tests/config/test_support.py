@@ -259,8 +259,7 @@ REFUSED = [
     ("[lc]\nreplay_boot = true", "lc.replay_boot", "LC mode"),
     ("[profiles]\nmin_interval_s = 10", "profiles.min_interval_s", "rate-limited"),
     ("[history]\nsession_retention_days = 0", "history.session_retention_days", "kept forever"),
-    ("[logging]\nbuffer_lines = 500", "logging.buffer_lines", "no log view"),
-    ('[monitor]\nreadonly_socket = "view.sock"', "monitor.readonly_socket", "view-only"),
+    ("[logging]\naudit_retention_days = 30", "logging.audit_retention_days", "kept forever"),
     (
         '[[firmware]]\nfirmware_id = "f"\nurl = "https://fw.example/f.bin"\nmeter_type = ""',
         'firmware[1] "f".meter_type',
