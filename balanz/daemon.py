@@ -21,6 +21,7 @@ from functools import partial
 
 import trio
 
+from balanz.charging.allocator_task import AllocatorService
 from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.credentials import CredentialLookup
@@ -56,6 +57,7 @@ class Daemon:
         self.services = list(services)
         self.shutdown_hooks = list(shutdown_hooks)
         self.csms: CsmsSite | None = None
+        self.allocator: AllocatorService | None = None
         self._stop = trio.Event()
 
     def request_shutdown(self) -> None:
@@ -126,7 +128,20 @@ def build_daemon(
     daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
     if site is not None:
         site.attach(daemon)
+        if config.mode.smart_charging:
+            _attach_allocator(daemon, site, clock, store)
     return daemon
+
+
+def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: Store | None) -> None:
+    """Smart charging: the allocator service, resumed from the store's acknowledged offers (R23)."""
+    allocator = AllocatorService.build(
+        daemon.config, clock, site.events, daemon.server, store, site.service.configured_chargers()
+    )
+    if store is not None:
+        allocator.restore(store.connector_states())
+    daemon.services.append(allocator.run)
+    daemon.allocator = allocator
 
 
 def _leaves(error: BaseException) -> list[BaseException]:

@@ -80,12 +80,14 @@ def median_ms(function) -> float:
 def main() -> None:
     site, state, params = build()
     print(
-        f"machine: {platform.machine()}, {__import__('os').cpu_count()} cpus, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {__import__('os').cpu_count()} cpus, "
+        f"Python {platform.python_version()}"
     )
     print(f"site: {len(site.groups)} groups, {len(site.controlled)} connectors")
     first = plan(site, state, params, NOW)
     print(
-        f"plan: {len(first.reductions)} reductions, {len(first.increases)} increases, {len(first.pending)} pending"
+        f"plan: {len(first.reductions)} reductions, {len(first.increases)} increases, "
+        f"{len(first.pending)} pending"
     )
     full = median_ms(lambda: plan(site, state, params, NOW))
     print(f"full pass: median {full:.1f} ms over {RUNS} runs")
