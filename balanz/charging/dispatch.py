@@ -37,6 +37,7 @@ from balanz.charging import (
     start_transaction,
     stop_transaction,
 )
+from balanz.charging.site_model import accepted
 from balanz.config.schema import ChargerConfig, Config
 from balanz.profiles import Purpose
 from balanz.store.records import ConnectorState as StoredConnector
@@ -185,7 +186,7 @@ class Dispatcher:
         at = self.now()
         if outcome == "Accepted":
             remember()
-            self.update(lambda s: tr.offer_accepted(s, key, value, at, self.params))
+            self.update(lambda s: accepted(s, key, value, at, self.params))
             self._persist(key[0], at)
         elif outcome == TIMED_OUT:
             log.warning(
@@ -275,7 +276,7 @@ class Dispatcher:
             def settle(s: State) -> State:
                 for key, value in values.items():
                     s = tr.offer_sent(s, key, value, at)
-                    s = tr.offer_accepted(s, key, value, at, self.params)
+                    s = accepted(s, key, value, at, self.params)
                 return tr.charger_reasserted(s, self.site, charger_id, at)
 
             self.update(settle)

@@ -131,6 +131,19 @@ def restored_state(
     return tr.restored(started_at, connectors)
 
 
+def accepted(state: State, key: Key, value: int, at: datetime, params: Params) -> State:
+    """An offer accepted: also forgets a Current.Offered reported before it, which describes the old
+    profile (the core keeps the highest report otherwise, and a connector that went idle sends no new one).
+    """
+    state = tr.offer_accepted(state, key, value, at, params)
+    cs = state.connector(key)
+    if cs.offered_a is None:
+        return state
+    return dataclasses.replace(
+        state, connectors={**state.connectors, key: dataclasses.replace(cs, offered_a=None)}
+    )
+
+
 def apply_event(state: State, site: Site, params: Params, event: Event) -> State:
     """One CSMS event as the core's transition; events about chargers outside the site change nothing."""
     if isinstance(event, ChargerConnected | ChargerBooted | ChargerDisconnected):
@@ -161,6 +174,8 @@ def apply_event(state: State, site: Site, params: Params, event: Event) -> State
         if not currents:
             return state
         register = meter.register_wh.value if meter.register_wh is not None else None
-        offered = meter.offered_a.value if meter.offered_a is not None else None
+        # Only a Current.Offered sampled in this message: the remembered one may predate our last offer.
+        fresh = meter.offered_a is not None and meter.offered_a.at >= event.at
+        offered = meter.offered_a.value if fresh and meter.offered_a is not None else None
         return tr.meter_values(state, key, event.at, currents, params, register, offered)
     return state
