@@ -138,6 +138,13 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
     allocator = AllocatorService.build(
         daemon.config, clock, site.events, daemon.server, store, site.service.configured_chargers()
     )
+    service = site.service
+
+    def status_of(charger_id: str, connector_id: int) -> str | None:
+        view = service.connector(charger_id, connector_id)
+        return view.status.status if view is not None else None
+
+    allocator.status_of = status_of
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,7 @@ class AllocatorService:
     failures: int = 0
     _dirty: trio.Event = field(default_factory=trio.Event)
     _nursery: trio.Nursery | None = None
+    status_of: Callable[[str, int], str | None] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     @classmethod
@@ -133,7 +134,19 @@ class AllocatorService:
                 return
             await trio.sleep(retry_delay(attempt, self.config.profiles))
             attempt += 1
+        self._refresh_statuses(charger_id)
         self._dirty.set()
+
+    def _refresh_statuses(self, charger_id: str) -> None:
+        """The CSMS publishes a status only when it changes; after a reconnection the allocator has
+        forgotten it (a charger need not repeat an unchanged status), so it is read back from the service."""
+        if self.status_of is None:
+            return
+        now = self.clock.now()
+        for connector in self.site.charger_by_id[charger_id].connectors:
+            status = self.status_of(charger_id, connector.connector_id)
+            if status is not None and self.state.connector(connector.key).status is None:
+                self.state = tr.status_changed(self.state, connector.key, status, now)
 
     async def _loop(self) -> None:
         debounce = max(self.params.debounce_s, 0.0)
