@@ -26,7 +26,7 @@ from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
-from balanz.csms.site import CsmsSite, StoreCredentials
+from balanz.csms.site import CsmsSite
 from balanz.server import ListenError, OcppServer
 from balanz.store import Store, StoreError
 from balanz.wire import Registry
@@ -115,15 +115,16 @@ def build_daemon(
     """Assemble the handlers and the server; later features add their handlers and services here.
 
     With a ``store`` (``balanz run`` always passes one) CSMS mode is complete: ``daemon.csms`` holds the
-    state, events and operator commands, charger passwords come from the store, and the store is closed
-    at shutdown. Without one only the in-memory core handlers answer (wire-level tests).
+    state, events and operator commands, charger passwords come from the store (``Store.credential``),
+    and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
+    tests).
     """
     registry = Registry()
     clock = clock or SiteClock()
     CoreHandlers(config, now=clock.now).register(registry)
     site = CsmsSite.build(config, store, registry, clock=clock) if store is not None else None
     if store is not None and credentials is None:
-        credentials = StoreCredentials(store)
+        credentials = store
     server = OcppServer(config, registry, credentials=credentials)
     daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
     if site is not None:
@@ -178,13 +179,15 @@ def main_run(args: argparse.Namespace) -> int:
     try:
         store = Store(config.store.path)
     except StoreError as exc:
-        log.error("cannot open the store: %s", exc)
+        print(f"balanz run: cannot open the store: {exc}", file=sys.stderr)
         return 2
     failures: list[BaseException] = []
     try:
         trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
+    finally:
+        store.close()
     for exc in failures:
         print(f"balanz run: {exc}", file=sys.stderr)
     return 1 if failures else 0

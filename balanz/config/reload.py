@@ -117,8 +117,9 @@ def plan_reload(old: schema.Config, new_result: LoadedConfig | ConfigError) -> R
     """Plan the switch from the running ``old`` to the freshly loaded file (or its ``ConfigError``)."""
     if isinstance(new_result, ConfigError):
         errors = tuple(p for p in new_result.problems if p.is_error)
+        warnings = tuple(p for p in new_result.problems if not p.is_error)
         logger.info("reload refused: %d error(s) in the configuration", len(errors))
-        return ReloadPlan(old, applied=False, errors=errors)
+        return ReloadPlan(old, applied=False, errors=errors, warnings=warnings)
     loaded = new_result.config
     config = keep_restart_keys(old, loaded)
     if config != loaded:

@@ -98,9 +98,7 @@ class CsmsHandlers:
     async def status_notification(self, conn: OcppConnection, **payload: Any) -> dict[str, Any]:
         svc = self.service
         cid = conn.charger_id
-        await svc.admit_or_fail(conn)
-        now = svc.seen(cid)
-        p = snake_to_camel_case(payload)
+        now, p = await svc.receive(conn, payload)
         connector_id = int(p["connectorId"])
         charger = svc.charger(cid)
         configured = charger.connectors if charger else 0

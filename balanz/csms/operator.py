@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from balanz.config.schema import FirmwareConfig
+from balanz.control.requests import TRIGGER_MESSAGES
 from balanz.csms.service import ChargerView, CsmsService
 from balanz.csms.tags import format_time, normalize_id_tag
 from balanz.wire import (
@@ -30,14 +31,7 @@ from balanz.wire import (
 
 log = logging.getLogger(__name__)
 
-TRIGGERABLE = (
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-)
+TRIGGERABLE = TRIGGER_MESSAGES
 
 
 class CommandError(Exception):

@@ -18,9 +18,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import trio
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import InternalError
 
 from balanz.clock import SiteClock
@@ -263,6 +264,14 @@ class CsmsService:
             await self.admit(conn)
         except StoreUnavailable as exc:
             raise InternalError(description=f"charger {conn.charger_id} cannot be registered yet") from exc
+
+    async def receive(
+        self, conn: OcppConnection, payload: Mapping[str, Any]
+    ) -> tuple[datetime, dict[str, Any]]:
+        """The common start of a handler: admit the charger, note it was heard from, and give back the
+        receive time and the payload in its wire (camelCase) spelling, which the pure decisions read."""
+        await self.admit_or_fail(conn)
+        return self.seen(conn.charger_id), snake_to_camel_case(dict(payload))
 
     async def autoregister(self, charger_id: str) -> ChargerView:
         """Store a charger that connected under autoregistration (model.md §7) in the configured group."""

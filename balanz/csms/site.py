@@ -1,5 +1,5 @@
-"""CSMS mode assembled: the service, its handlers, operator commands, credentials from the store, and the
-daemon service that resumes state and runs the transaction watchdog.
+"""CSMS mode assembled: the service, its handlers, operator commands, and the daemon service that
+resumes state and runs the transaction watchdog.
 
 ``build_daemon`` creates one ``CsmsSite`` when it is given a store; the allocator shell and the monitor find
 it as ``daemon.csms`` (``.service`` for state, ``.events`` to subscribe, ``.operator`` for commands).
@@ -8,7 +8,7 @@ it as ``daemon.csms`` (``.service`` for state, ``.events`` to subscribe, ``.oper
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
@@ -20,35 +20,13 @@ from balanz.csms.operator import CsmsOperator
 from balanz.csms.service import CsmsService
 from balanz.csms.watchdog import run_watchdog
 from balanz.events import EventBus
-from balanz.store import Store, StoreUnavailable
-from balanz.store.records import CredentialState
+from balanz.store import Store
 from balanz.wire import Registry
 
 if TYPE_CHECKING:
     from balanz.daemon import Daemon
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class StoreCredentials:
-    """``CredentialLookup`` over the store (active and pending hashes, ``balanz.credentials.refusal``). If
-    the store cannot be read, the last credential read is used, so a locked database neither locks chargers
-    out nor lets strangers in."""
-
-    store: Store
-    _cache: dict[str, CredentialState | None] = field(default_factory=dict)
-
-    def credential(self, charger_id: str) -> CredentialState | None:
-        try:
-            state = self.store.credential(charger_id)
-        except StoreUnavailable as exc:
-            log.error(
-                "STORE FAILING: credential of %s unreadable, using the last one read: %s", charger_id, exc
-            )
-            return self._cache.get(charger_id)
-        self._cache[charger_id] = state
-        return state
 
 
 @dataclass
@@ -84,7 +62,9 @@ class CsmsSite:
         """Resume from the store before the listener opens, then run the transaction watchdog."""
         svc = self.service
         svc.clock.anchor()
-        state = svc.store.load_runtime_state()
+        # Starting without the open transactions would lose them at the next StopTransaction: wait for a
+        # locked store a while, and fail the start loudly if it stays unreadable.
+        state = await svc.durable("loading the runtime state", svc.store.load_runtime_state, bound_s=60)
         svc.resume(state)
         log.info(
             "CSMS state from %s: %d open transaction(s), %d autoregistered charger(s), %d runtime tag(s)",
@@ -100,5 +80,13 @@ class CsmsSite:
         pending = self.service.flush()
         if pending:
             log.error("%d open transaction update(s) could not be written before shutdown", pending)
+        for tx in self.service.live_transactions():
+            log.info(
+                "open transaction %d on %s connector %d kept in the store (%s Wh so far); resumes at start",
+                tx.transaction_id,
+                tx.charger_id,
+                tx.connector_id,
+                tx.energy_wh,
+            )
         self.service.store.close()
         log.info("store %s closed", self.service.store.path)

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import InternalError, ProtocolError, TypeConstraintViolationError
 from ocpp.v16.enums import Action
 
@@ -95,8 +94,7 @@ class TransactionHandlers:
         charging is usually meant to stop that session; StartTransaction checks strictly."""
         svc = self.service
         cid = conn.charger_id
-        await svc.admit_or_fail(conn)
-        now = svc.seen(cid)
+        now, _ = await svc.receive(conn, {})
         elsewhere = [tx.id_tag for tx in svc.live_transactions() if tx.charger_id != cid]
         decision = authorize(
             id_tag, svc.tag_book(), now=now, in_use_elsewhere=elsewhere, csms=svc.config.csms
@@ -121,9 +119,7 @@ class TransactionHandlers:
         svc = self.service
         cfg = svc.config.csms
         cid = conn.charger_id
-        await svc.admit_or_fail(conn)
-        now = svc.seen(cid)
-        p = snake_to_camel_case(payload)
+        now, p = await svc.receive(conn, payload)
         connector_id = int(p["connectorId"])
         charger = svc.charger(cid)
         known_connector = charger is not None and 1 <= connector_id <= charger.connectors
@@ -187,9 +183,7 @@ class TransactionHandlers:
     async def stop_transaction(self, conn: OcppConnection, **payload: Any) -> dict[str, Any]:
         svc = self.service
         cid = conn.charger_id
-        await svc.admit_or_fail(conn)
-        now = svc.seen(cid)
-        p = snake_to_camel_case(payload)
+        now, p = await svc.receive(conn, payload)
         _require_int(p, "transactionId", "StopTransaction")
         _require_int(p, "meterStop", "StopTransaction")
         _require_list(p, "transactionData", "StopTransaction", optional=True)
@@ -225,9 +219,7 @@ class TransactionHandlers:
     async def meter_values(self, conn: OcppConnection, **payload: Any) -> dict[str, Any]:
         svc = self.service
         cid = conn.charger_id
-        await svc.admit_or_fail(conn)
-        now = svc.seen(cid)
-        p = snake_to_camel_case(payload)
+        now, p = await svc.receive(conn, payload)
         _require_int(p, "connectorId", "MeterValues")
         _require_int(p, "transactionId", "MeterValues", optional=True)
         _require_list(p, "meterValue", "MeterValues")

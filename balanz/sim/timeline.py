@@ -158,7 +158,7 @@ def fold(occurrences: Sequence[Occurrence], end: datetime, rep: Reporter) -> lis
 
 def _apply(visit: _Visit, kind: str, at: datetime) -> str | None:
     paused = bool(visit.pauses) and visit.pauses[-1][1] is None
-    if visit.full:
+    if visit.full and kind != "leave":
         return "the car is already full (it stays idle until it leaves)"
     if kind == "leave":
         if visit.leave_given:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from balanz.config.errors import ConfigError, show_value
 from balanz.config.loader import LoadedConfig, load_config
@@ -75,6 +81,18 @@ def test_errors_change_nothing(site):
     assert all(p.is_error for p in plan.errors)
     assert plan.describe()[0].startswith('balanz.toml: group "Staff".max_allocation')
     assert (plan.settings, plan.entities, plan.removed_chargers, plan.moved_chargers) == ((), (), (), ())
+    assert not plan.changed
+
+
+def test_errors_keep_their_warnings_apart(site):
+    text = BASE.replace("[server]", '[model]\ninclude = ["none/*.toml"]\n\n[server]').replace(
+        "port = 9000", "port = -1"
+    )
+    _, plan = plan_for(site, BASE, text)
+    assert not plan.applied
+    assert [p.key for p in plan.errors] == ["server.port"]
+    assert [p.key for p in plan.warnings] == ["model.include"]
+    assert plan.describe() == [str(plan.errors[0])]
 
 
 def test_unreadable_file_changes_nothing(site):
@@ -276,3 +294,58 @@ def test_reload_from_the_file_loader_directly(site):
     path.write_text(BASE.replace("priority = 3", "priority = 4"), encoding="utf-8")
     plan = plan_reload(running, load_config(path))
     assert plan.describe() == ['tag "ANNA": priority: 3 → 4']
+
+
+EDITS = [
+    ("port = 9000", "port = 9100"),
+    ("run_interval_s = 5", "run_interval_s = 9"),
+    ('id = "CP2"\ngroup = "Staff"', 'id = "CP2"\ngroup = "Site"'),
+    ('[[charger]]\nid = "CP1"\ngroup = "Staff"\n', ""),
+    ("priority = 3", "priority = 0"),
+    ('max_allocation = "63"', 'max_allocation = "50"'),
+    ("[allocator]", '[store]\npath = "elsewhere/b.sqlite"\n\n[allocator]'),
+    ("[allocator]", "[mode]\nsmart_charging = false\n\n[allocator]"),
+    ("[allocator]", '[logging]\nlevel = "DEBUG"\n\n[allocator]'),
+    ("[allocator]", '[lc]\nupstream_url = "ws://x.example/"\n\n[allocator]'),
+]
+
+
+def edited(chosen: set[int], base: str = BASE) -> str:
+    for index in sorted(chosen):
+        base = base.replace(*EDITS[index])
+    return base
+
+
+@settings(max_examples=150)
+@given(st.sets(st.integers(0, len(EDITS) - 1)), st.sets(st.integers(0, len(EDITS) - 1)))
+def test_plan_invariants(before, after):
+    with tempfile.TemporaryDirectory() as directory:
+        old_file, new_file = Path(directory, "old.toml"), Path(directory, "new.toml")
+        old_file.write_text(edited(before), encoding="utf-8")
+        new_file.write_text(edited(after), encoding="utf-8")
+        running = load_config(old_file).config
+        loaded = load_config(new_file)
+    plan = plan_reload(running, loaded)
+    assert plan.applied
+    new = loaded.config
+    for name in ("mode", "server", "store", "monitor"):
+        assert getattr(plan.config, name) == getattr(running, name)
+    assert (plan.config.lc.upstream_url, plan.config.lc.charger_auth) == (
+        running.lc.upstream_url,
+        running.lc.charger_auth,
+    )
+    for name in ("allocator", "profiles", "logging", "csms", "auth", "history", "group", "charger", "tag"):
+        assert getattr(plan.config, name) == getattr(new, name)
+    assert set(plan.removed_chargers) == {c.id for c in running.charger} - {c.id for c in new.charger}
+    assert plan.changed == (
+        any(
+            getattr(running, n) != getattr(new, n)
+            for n in ("allocator", "logging", "group", "charger", "tag")
+        )
+        or running.lc != dataclasses.replace(new.lc, upstream_url=running.lc.upstream_url)
+    )
+    # Reloading the same file again changes nothing more; what waits for a restart still waits.
+    again = plan_reload(plan.config, loaded)
+    assert not again.changed
+    assert again.config == plan.config
+    assert again.restart_pending == plan.restart_pending

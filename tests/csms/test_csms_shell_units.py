@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -12,11 +10,9 @@ import trio
 
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config, FirmwareConfig
-from balanz.credentials import refusal
 from balanz.csms.operator import firmware_matches
 from balanz.csms.service import CsmsService
 from balanz.csms.sessions import LiveTransaction
-from balanz.csms.site import StoreCredentials
 from balanz.csms.watchdog import close_stale
 from balanz.events import ChargerConnected, EventBus
 from balanz.store import RetryPolicy, Store, StoreUnavailable
@@ -130,30 +126,6 @@ def test_firmware_catalogue_full_match(vendor, model, version, fits):
         upgrade_from_versions=r"1\..*",
     )
     assert firmware_matches(entry, vendor, model, version) is fits
-
-
-def test_store_credentials_decide_through_the_listener_and_survive_a_locked_store(tmp_path, monkeypatch):
-    store = Store(tmp_path / "s.db")
-    creds = StoreCredentials(store)
-    store.set_pending_credential("CP1", ["k3y"], T0)
-    assert store.promote_pending_credential("CP1", "k3y", T0)
-
-    def basic(user_pw: bytes) -> bytes:
-        return b"Basic " + base64.b64encode(user_pw)
-
-    assert refusal(creds.credential("CP1"), "CP1", basic(b"CP1:k3y")) is None
-    assert refusal(creds.credential("CP1"), "CP1", basic(b"CP1:k3Y")) == "wrong password"
-    header = "Basic " + base64.b64encode(b"CP2:legacy").decode()
-    store.import_reference_credential("CP2", hashlib.sha256(header.encode()).hexdigest(), T0)
-    assert refusal(creds.credential("CP2"), "CP2", header.encode()) is None
-
-    def locked(charger_id: str) -> None:
-        raise StoreUnavailable("s.sqlite", "locked", "database is locked")
-
-    monkeypatch.setattr(store, "credential", locked)
-    assert refusal(creds.credential("CP1"), "CP1", basic(b"CP1:k3y")) is None, "last read credential kept"
-    assert refusal(creds.credential("CP1"), "CP1", basic(b"CP1:nope")) == "wrong password"
-    store.close()
 
 
 async def test_stale_close_that_cannot_be_written_is_retried_next_check(service, autojump_clock, monkeypatch):

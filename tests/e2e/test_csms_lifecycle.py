@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -119,3 +120,41 @@ async def test_charger_password_checked_against_the_store(nursery, tmp_path, aut
     assert refused.value.status_code == 401
     async with scripted_charger(daemon.url, "CP3", clock, password="s3cretKey") as cp3:
         assert (await cp3.boot())["status"] == "Accepted"
+
+
+async def test_autoregistration_answered_pending_while_store_locked(nursery, tmp_path, autojump_clock):
+    config = dataclasses.replace(
+        config_for(tmp_path), model=ModelConfig(charger_autoregister=True, charger_autoregister_group="site")
+    )
+    clock = SiteClock(T0)
+    daemon = await start_daemon(nursery, config, clock)
+    locker = sqlite3.connect(config.store.path, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    async with scripted_charger(daemon.url, "NEW-2", clock) as new:
+        answer = await new.boot()
+        assert (answer["status"], answer["interval"]) == ("Pending", 60)
+        locker.rollback()
+        locker.close()
+        await trio.sleep(60)
+        assert (await new.boot())["status"] == "Accepted"
+    assert daemon.store.runtime_charger("NEW-2") is not None
+
+
+async def test_transaction_resumed_after_restart_times_out_if_charger_never_returns(
+    nursery, tmp_path, autojump_clock
+):
+    config = config_for(tmp_path)
+    clock = SiteClock(T0)
+    first = await start_daemon(nursery, config, clock)
+    async with scripted_charger(first.url, "CP2", clock) as cp2:
+        tx = (await cp2.start(1, "DAVE", 0))["transactionId"]
+        await cp2.meter(1, tx, 700, 10)
+    await first.stop()
+    await trio.sleep(120)
+    second = await start_daemon(nursery, config, clock)
+    assert [t.transaction_id for t in second.csms.service.live_transactions()] == [tx]
+    await trio.sleep(3600 - 60)
+    assert second.store.sessions(SessionFilter()) == [], "the timeout counts from the restart"
+    await trio.sleep(3 * 60)
+    (record,) = second.store.sessions(SessionFilter())
+    assert (record.transaction_id, record.stop_reason, record.energy_wh) == (tx, "Timeout", 700)

@@ -103,6 +103,13 @@ def test_four_charger_example_matches_its_site_config():
     )
 
 
+def test_scenario_finds_a_charger_by_id():
+    scenario = load_scenario(ROOT / "examples" / "site-4-chargers.toml", NOW).scenario
+    assert scenario.charger("HQ-04").connectors == 2
+    with pytest.raises(KeyError, match="HQ-05"):
+        scenario.charger("HQ-05")
+
+
 def test_forty_charger_example_expands_and_numbers_tags():
     scenario = load_scenario(ROOT / "examples" / "site-40-chargers.toml", NOW).scenario
     assert [c.id for c in scenario.chargers] == [f"CP{n:03}" for n in range(1, 41)]
@@ -499,7 +506,7 @@ def test_arrival_car_from_defaults_and_overrides(files):
 
 
 def test_leave_pause_resume_full_fold_into_the_visit(files):
-    (first, second) = files.events(
+    (first, second, third) = files.events(
         arrive("1h")
         + event("pause", "2h")
         + event("resume", "2h30m")
@@ -507,6 +514,9 @@ def test_leave_pause_resume_full_fold_into_the_visit(files):
         + event("leave", "4h")
         + arrive("5h")
         + event("full", "6h")
+        + arrive("7h", "B")
+        + event("full", "8h", "B")
+        + event("leave", "9h", "B")
     )
     start = utc("2027-05-03T06:00:00+02:00")
     hour = timedelta(hours=1)
@@ -514,6 +524,8 @@ def test_leave_pause_resume_full_fold_into_the_visit(files):
     assert first.ev.leave_at == start + 4 * hour
     assert second.ev.pauses == ((start + 6 * hour, start + 24 * hour),)
     assert second.ev.leave_at is None
+    assert third.ev.pauses == ((start + 8 * hour, start + 9 * hour),)
+    assert third.ev.leave_at == start + 9 * hour
 
 
 def test_charger_events(files):
