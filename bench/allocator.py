@@ -9,6 +9,7 @@ accounting, every connector in a charging session with usage samples.
 
 from __future__ import annotations
 
+import os
 import platform
 import random
 import statistics
@@ -79,30 +80,40 @@ def median_ms(function) -> float:
 
 def main() -> None:
     site, state, params = build()
-    print(
-        f"machine: {platform.machine()}, {__import__('os').cpu_count()} cpus, "
-        f"Python {platform.python_version()}"
-    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
     print(f"site: {len(site.groups)} groups, {len(site.controlled)} connectors")
     first = plan(site, state, params, NOW)
-    print(
-        f"plan: {len(first.reductions)} reductions, {len(first.increases)} increases, "
-        f"{len(first.pending)} pending"
-    )
+    counts = (len(first.reductions), len(first.increases), len(first.pending))
+    print("first plan: {} reductions, {} increases, {} pending".format(*counts))
     full = median_ms(lambda: plan(site, state, params, NOW))
     print(f"full pass: median {full:.1f} ms over {RUNS} runs")
 
-    settled = first.state
+    # settle: the shell sends every change and the chargers accept, until the plan is quiet
+    now, settled, last = NOW, first.state, first
+    for _ in range(6):
+        for change in (*last.reductions, *last.increases):
+            settled = events.offer_sent(settled, change.key, change.value, now)
+            settled = events.offer_accepted(settled, change.key, change.value, now, params)
+        now += timedelta(seconds=10)
+        last = plan(site, settled, params, now, last)
+        settled = last.state
+    counts = (len(last.reductions), len(last.increases), len(last.pending))
+    print("settled plan: {} reductions, {} increases, {} pending".format(*counts))
+    steady = median_ms(lambda: plan(site, settled, params, now))
+    print(f"full pass, settled site: median {steady:.1f} ms over {RUNS} runs")
+    first = last
     key = site.controlled[len(site.controlled) // 2]
-    later = NOW + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     after_meter = events.meter_values(settled, key, later, (9.7, 9.7, 9.7), params, 5000.0)
-    incremental = median_ms(lambda: plan(site, after_meter, params, later))
-    print(f"pass after one MeterValues event: median {incremental:.1f} ms over {RUNS} runs")
+    incremental_full = median_ms(lambda: plan(site, after_meter, params, later))
+    print(f"full pass after one MeterValues event: median {incremental_full:.1f} ms over {RUNS} runs")
+    incremental = median_ms(lambda: plan(site, after_meter, params, later, first))
+    print(f"incremental pass after one MeterValues event: median {incremental:.1f} ms over {RUNS} runs")
     cs = settled.connector(key)
     arrived = replace(settled, connectors={**settled.connectors, key: replace(cs, acked=0, session=None)})
     arrived = events.transaction_started(arrived, site, key, 99, later, 0.0, None)
-    arrival = median_ms(lambda: plan(site, arrived, params, later))
-    print(f"pass after one arrival: median {arrival:.1f} ms over {RUNS} runs")
+    arrival = median_ms(lambda: plan(site, arrived, params, later, first))
+    print(f"incremental pass after one arrival: median {arrival:.1f} ms over {RUNS} runs")
 
 
 if __name__ == "__main__":

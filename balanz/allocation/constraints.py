@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from balanz.allocation.model import Group, Params, Site
-from balanz.allocation.schedule import Slot
 from balanz.allocation.state import State
 
 logger = logging.getLogger(__name__)
@@ -158,19 +157,9 @@ def _external_rules(group: Group, state: State, start: datetime, end: datetime) 
     return [live, fallback] if external.valid_until <= end else [live]
 
 
-def rules_at(site: Site, state: State, instant: datetime) -> dict[str, tuple[Rule, ...]]:
+def rules_at(site: Site, state: State, params: Params, instant: datetime) -> dict[str, tuple[Rule, ...]]:
     """The limits in force at exactly one instant (the checker's view of invariants S and Q)."""
-    rules: dict[str, tuple[Rule, ...]] = {}
-    for group in site.groups:
-        found: list[Rule] = []
-        if group.schedule is not None:
-            slot: Slot = group.schedule.slot_at(instant, site.tz)
-            found.append(Rule(group.id, f'slot {slot.index} "{slot.text}"', slot.quotas))
-        if group.external_fallback_a is not None:
-            found.extend(_external_rules(group, state, instant, instant))
-        if found:
-            rules[group.id] = tuple(found)
-    return rules
+    return window_rules(site, state, params, instant, instant)
 
 
 def next_limit_change(site: Site, state: State, params: Params, now: datetime) -> datetime | None:

@@ -55,7 +55,8 @@ class Constraint:
 def violations(site: Site, state: State, params: Params, at: datetime) -> tuple[Violation, ...]:
     """Every S/Q constraint violated at the instant ``at`` (exposures evaluated at ``at``)."""
     return _violated(
-        constraints(site, state, params, rules_at(site, state, at)), all_exposures(site, state, params, at)
+        constraints(site, state, params, rules_at(site, state, params, at)),
+        all_exposures(site, state, params, at),
     )
 
 

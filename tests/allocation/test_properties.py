@@ -6,6 +6,7 @@ status changes, rejections, lost answers, slot changes (schedules change every f
 simulated hour), external-limit changes, operator suspensions and overrides, disconnects and reboots.
 
 Properties checked after every run of the shell loop:
+- the incremental plan (``previous=``) equals a full plan, run after run (in the first property);
 - a plan's sends never make any S/Q constraint worse over the look-ahead window (``window_violations``
   before vs after sending) — for every event sequence, including the ones balanz cannot control;
 - in well-behaved sequences (chargers answer Accepted within 2 s, EVs draw at most their offer,
@@ -43,6 +44,8 @@ from balanz.allocation.state import State
 CPH = ZoneInfo("Europe/Copenhagen")
 START = datetime(2026, 5, 5, 10, 0, tzinfo=CPH)
 PERMUTATIONS = list(itertools.permutations((0, 1, 2)))
+EXAMPLES = max(2000, settings.default.max_examples or 0)
+"""2,000 examples per property in ``make test``; the soak profile's 20,000 under ``make soak``."""
 
 
 def random_schedule(rnd: random.Random):
@@ -125,6 +128,8 @@ class Driver:
     now: datetime = START
     state: State | None = None
     next_instant: datetime | None = None
+    previous: Plan | None = None
+    compare_full: bool = False
 
     def __post_init__(self) -> None:
         self.queue: list[tuple[datetime, int, str, tuple]] = []
@@ -144,7 +149,12 @@ class Driver:
     # one run of the shell loop ---------------------------------------------------------------------------
     def run(self) -> Plan:
         site, params, now = self.site, self.params, self.now
-        result = plan(site, self.state, params, now)
+        result = plan(site, self.state, params, now, self.previous)
+        if self.compare_full:
+            full = plan(site, self.state, params, now)
+            for field in ("targets", "wants", "reductions", "increases", "pending", "pinned", "next_instant"):
+                assert getattr(result, field) == getattr(full, field), f"incremental plan differs in {field}"
+        self.previous = result
         if result.wants:
             check_utilisation(site, self.state, params, result)
         sends = (*result.reductions, *result.increases)
@@ -306,12 +316,12 @@ def drive(scenario, well_behaved: bool) -> None:
     seed, n_groups, n_connectors, params, ops = scenario
     rnd = random.Random(seed)
     site = build_site(rnd, n_groups, n_connectors, well_behaved)
-    driver = Driver(site, params, rnd, well_behaved)
+    driver = Driver(site, params, rnd, well_behaved, compare_full=not well_behaved)
     for dt, kind, pick, value in ops:
         driver.advance(driver.now + timedelta(seconds=dt))
         driver.event(kind, pick, value)
         driver.run()
-    driver.advance(driver.now + timedelta(seconds=120))
+    driver.advance(driver.now + timedelta(seconds=70))
 
 
 def check_utilisation(site: Site, state: State, params: Params, result: Plan) -> None:
@@ -340,13 +350,13 @@ def check_utilisation(site: Site, state: State, params: Params, result: Plan) ->
         assert blocking, f"{now} {key}: target {target} < want {want} with room everywhere"
 
 
-@settings(max_examples=2000)
+@settings(max_examples=EXAMPLES)
 @given(scenarios(well_behaved=False))
 def test_property_sends_never_worsen_any_constraint(scenario):
     drive(scenario, well_behaved=False)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=EXAMPLES)
 @given(scenarios(well_behaved=True))
 def test_property_invariant_holds_at_every_instant_when_chargers_cooperate(scenario):
     drive(scenario, well_behaved=True)

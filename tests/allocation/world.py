@@ -110,7 +110,7 @@ class World:
 
     def step(self) -> Plan:
         before = excesses(window_violations(self.site, self.state, self.params, self.now))
-        result = plan(self.site, self.state, self.params, self.now)
+        result = plan(self.site, self.state, self.params, self.now, self.plans[-1] if self.plans else None)
         self.state = result.state
         for change in (*result.reductions, *result.increases):
             self.state = events.offer_sent(self.state, change.key, change.value, self.now)
