@@ -20,7 +20,7 @@ import trio
 
 from balanz.allocation import events as tr
 from balanz.allocation.model import Params, Site
-from balanz.allocation.planner import Plan, plan
+from balanz.allocation.planner import Change, Plan, plan
 from balanz.allocation.state import State
 from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
@@ -53,6 +53,7 @@ class AllocatorService:
     failures: int = 0
     _dirty: trio.Event = field(default_factory=trio.Event)
     _nursery: trio.Nursery | None = None
+    _first_reassertion: set[str] = field(default_factory=set)
     status_of: Callable[[str, int], str | None] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
 
@@ -128,12 +129,19 @@ class AllocatorService:
         self._dirty.set()
 
     async def _reassert(self, charger_id: str) -> None:
+        self._first_reassertion.add(charger_id)
+        try:
+            done = await self.dispatcher.reassert(charger_id)
+        finally:
+            self._first_reassertion.discard(charger_id)
+            self._dirty.set()
         attempt = 0
-        while not await self.dispatcher.reassert(charger_id):
+        while not done:
             if self.dispatcher.connections.connection(charger_id) is None:
                 return
             await trio.sleep(retry_delay(attempt, self.config.profiles))
             attempt += 1
+            done = await self.dispatcher.reassert(charger_id)
         self._refresh_statuses(charger_id)
         self._dirty.set()
 
@@ -197,5 +205,26 @@ class AllocatorService:
                     return recheck
             else:
                 increases = result.increases
-            await self.dispatcher.send_all(increases)
+            await self.dispatcher.send_all(self._after_reassertion(increases))
         return self.last_plan
+
+    def _after_reassertion(self, increases: tuple[Change, ...]) -> list[Change]:
+        """R24: no increase anywhere in a group tree while one of its chargers is being re-asserted; the
+        end of that attempt asks for a new run. Only the first attempt holds the group: a charger that
+        rejects or never answers stays pinned at its exposure and costs only its own offer."""
+        blocked = {
+            self.site.roots[c.key]
+            for charger_id in self._first_reassertion
+            for c in self.site.charger_by_id[charger_id].connectors
+            if c.key in self.site.roots
+        }
+        if not blocked:
+            return list(increases)
+        kept = [change for change in increases if self.site.roots.get(change.key) not in blocked]
+        if len(kept) < len(increases):
+            log.info(
+                "%d increase(s) held until group(s) %s are re-asserted",
+                len(increases) - len(kept),
+                sorted(blocked),
+            )
+        return kept
