@@ -10,6 +10,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import trio
 
 from balanz.allocation.invariant import violations
@@ -233,3 +234,49 @@ async def test_schedule_slot_lowering_the_limit_while_ramps_are_pending(nursery,
     assert (
         site.chargers[0].limit(1).amps + site.chargers[1].limit(1).amps + site.chargers[2].limit(1).amps <= 16
     )
+
+
+@pytest.mark.soak
+async def test_forty_chargers_in_nested_groups_with_a_schedule(nursery, tmp_path, autojump_clock):
+    """site 96 A (64 A from 09:00) ⊃ garage 40 A: 20 chargers in the garage, 20 in the yard directly under
+    the site; at every instant the chargers allow no more than each group's limit in force."""
+    chargers = tuple(
+        ChargerConfig(id=f"CP{i}", group="garage" if i <= 20 else "site", max_current_a=32)
+        for i in range(1, 41)
+    )
+    config = dataclasses.replace(
+        smart_config(tmp_path, 0),
+        group=(
+            GroupConfig(id="site", max_allocation="00:00-08:59>0=96;*>0=64"),
+            GroupConfig(id="garage", parent="site", max_allocation="40"),
+        ),
+        charger=chargers,
+        tag=tuple(TagConfig(id=f"T{i}") for i in range(1, 41)),
+    )
+    site = await start_site(nursery, config, [SimChargerSpec(id=f"CP{i}") for i in range(1, 41)])
+    problems: list[str] = []
+
+    async def watch() -> None:
+        while True:
+            now = site.clock.now()
+            garage = sum(c.limit(1).amps for c in site.chargers[:20] if c.transactions())
+            total = garage + sum(c.limit(1).amps for c in site.chargers[20:] if c.transactions())
+            if garage > 40:
+                problems.append(f"{now}: garage chargers allow {garage} A > 40 A")
+            if total > (96 if now.hour < 9 else 64):
+                problems.append(f"{now}: site chargers allow {total} A")
+            await trio.sleep(1)
+
+    await trio.sleep(30)
+    nursery.start_soon(watch)
+    for i, charger in enumerate(site.chargers):
+        charger.plug(1, CAR, tag=f"T{i + 1}")
+        await trio.sleep(20)
+    await trio.sleep(timedelta(hours=1).total_seconds())
+    for i in (3, 17, 25, 33):
+        site.chargers[i].unplug(1)
+    await trio.sleep(1800)
+    served = [c.limit(1).amps for c in site.chargers if c.transactions()]
+    assert len(served) == 36
+    assert sum(served) > 48, f"the site's 64 A are used, not left idle: {sum(served)} A"
+    assert problems == []
