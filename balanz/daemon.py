@@ -21,6 +21,7 @@ from functools import partial
 
 import trio
 
+from balanz.charging.allocator_task import AllocatorService
 from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.control.feed import FeedPolicy
@@ -58,6 +59,7 @@ class Daemon:
         self.services = list(services)
         self.shutdown_hooks = list(shutdown_hooks)
         self.csms: CsmsSite | None = None
+        self.allocator: AllocatorService | None = None
         self.control: ControlServer | None = None
         self._stop = trio.Event()
 
@@ -132,10 +134,30 @@ def build_daemon(
     daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
     if site is not None:
         site.attach(daemon)
+        if config.mode.smart_charging:
+            _attach_allocator(daemon, site, clock, store)
         if monitor:
             daemon.control = ControlServer(config, site.service, feed_policy)
             daemon.services.append(daemon.control.run)
     return daemon
+
+
+def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: Store | None) -> None:
+    """Smart charging: the allocator service, resumed from the store's acknowledged offers (R23)."""
+    allocator = AllocatorService.build(
+        daemon.config, clock, site.events, daemon.server, store, site.service.configured_chargers()
+    )
+    service = site.service
+
+    def status_of(charger_id: str, connector_id: int) -> str | None:
+        view = service.connector(charger_id, connector_id)
+        return view.status.status if view is not None else None
+
+    allocator.status_of = status_of
+    if store is not None:
+        allocator.restore(store.connector_states())
+    daemon.services.append(allocator.run)
+    daemon.allocator = allocator
 
 
 def _leaves(error: BaseException) -> list[BaseException]:

@@ -1,0 +1,230 @@
+"""The allocator as a daemon service: events in, one plan per burst, reductions before increases.
+
+It sleeps until something relevant happens or until the core's ``next_instant`` (there is no polling
+loop); a burst of events within ``debounce_s`` costs one run. One run (allocation.md §3): plan, send every
+reduction and wait for their answers, then send the increases the plan released; increases that had to
+wait for settling reductions come from the run at ``next_instant``. A failing run is logged, the state
+kept, and retried on the next event or after ``run_interval_s`` — it never takes the daemon down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from balanz.allocation import events as tr
+from balanz.allocation.model import Params, Site
+from balanz.allocation.planner import Change, Plan, plan
+from balanz.allocation.state import State
+from balanz.charging import retry_delay
+from balanz.charging.dispatch import Dispatcher
+from balanz.charging.site_model import apply_event, build_params, build_site, restored_state
+from balanz.clock import SiteClock
+from balanz.config.schema import ChargerConfig, Config
+from balanz.events import ChargerBooted, ChargerConnected, Event, EventBus, TransactionStopped
+
+if TYPE_CHECKING:
+    from balanz.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+MIN_SLEEP_S = 0.01
+
+
+@dataclass
+class AllocatorService:
+    """``state`` is the allocation core's state, owned here; ``last_plan`` is what the monitor shows."""
+
+    config: Config
+    site: Site
+    params: Params
+    clock: SiteClock
+    bus: EventBus
+    dispatcher: Dispatcher = field(init=False)
+    state: State = field(init=False)
+    last_plan: Plan | None = None
+    runs: int = 0
+    failures: int = 0
+    _dirty: trio.Event = field(default_factory=trio.Event)
+    _nursery: trio.Nursery | None = None
+    _first_reassertion: set[str] = field(default_factory=set)
+    status_of: Callable[[str, int], str | None] | None = None
+    _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        clock: SiteClock,
+        bus: EventBus,
+        connections: Any,
+        store: Any = None,
+        runtime: Iterable[ChargerConfig] = (),
+    ) -> AllocatorService:
+        """``runtime``: chargers known besides the configured ones (autoregistered, from the store)."""
+        service = cls(config, build_site(config, runtime), build_params(config), clock, bus)
+        service.dispatcher = Dispatcher(
+            config,
+            service.site,
+            service.params,
+            connections,
+            now=clock.now,
+            state=lambda: service.state,
+            update=service.update,
+            store=store,
+        )
+        return service
+
+    def restore(self, stored: dict[tuple[str, int], Any]) -> None:
+        """R23: resume from the store's connector states; applied when the service starts, before any
+        charger can connect (the start-up instant is the start of ``first_wait_s``)."""
+        self._stored = dict(stored)
+
+    def update(self, transition: Any) -> None:
+        """Apply a transition to the state and ask for a run (an answer is a relevant event too)."""
+        self.state = transition(self.state)
+        self._dirty.set()
+
+    def set_external_limit(self, group_id: str, headroom_a: int, valid_s: float) -> None:
+        """Upstream input ``group=site headroom=...A valid=10s``: a cap on the group until it goes stale."""
+        if group_id not in self.site.group_by_id:
+            raise KeyError(f'external limit for group "{group_id}": no such group in the configuration')
+        until = self.clock.now() + timedelta(seconds=valid_s)
+        self.update(lambda s: tr.set_external_limit(s, group_id, int(headroom_a), until))
+
+    # ---- the service -----------------------------------------------------------------------------------
+
+    async def run(self, daemon: Daemon | None = None, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        self.state = restored_state(self.site, self.clock.now(), self._stored)
+        sub = self.bus.subscribe("allocator", capacity=4096)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._consume, sub)
+            task_status.started()
+            await self._loop()
+
+    async def _consume(self, sub: Any) -> None:
+        async for event in sub.receive:
+            self.on_event(event)
+
+    def on_event(self, event: Event) -> None:
+        try:
+            self.state = apply_event(self.state, self.site, self.params, event)
+        except Exception:
+            log.exception("allocator: event %s could not be applied; state kept", type(event).__name__)
+            return
+        if self._nursery is not None and self.dispatcher.controlled(event.charger_id):
+            if isinstance(event, ChargerConnected | ChargerBooted):
+                self._nursery.start_soon(self._reassert, event.charger_id)
+            elif isinstance(event, TransactionStopped):
+                self._nursery.start_soon(
+                    self.dispatcher.session_ended, (event.charger_id, event.connector_id)
+                )
+        self._dirty.set()
+
+    async def _reassert(self, charger_id: str) -> None:
+        self._first_reassertion.add(charger_id)
+        try:
+            done = await self.dispatcher.reassert(charger_id)
+        finally:
+            self._first_reassertion.discard(charger_id)
+            self._dirty.set()
+        attempt = 0
+        while not done:
+            if self.dispatcher.connections.connection(charger_id) is None:
+                return
+            await trio.sleep(retry_delay(attempt, self.config.profiles))
+            attempt += 1
+            done = await self.dispatcher.reassert(charger_id)
+        self._refresh_statuses(charger_id)
+        self._dirty.set()
+
+    def _refresh_statuses(self, charger_id: str) -> None:
+        """The CSMS publishes a status only when it changes; after a reconnection the allocator has
+        forgotten it (a charger need not repeat an unchanged status), so it is read back from the service."""
+        if self.status_of is None:
+            return
+        now = self.clock.now()
+        for connector in self.site.charger_by_id[charger_id].connectors:
+            status = self.status_of(charger_id, connector.connector_id)
+            if status is not None and self.state.connector(connector.key).status is None:
+                self.state = tr.status_changed(self.state, connector.key, status, now)
+
+    async def _loop(self) -> None:
+        debounce = max(self.params.debounce_s, 0.0)
+        while True:
+            wake = self._wake_at()
+            with trio.move_on_at(wake):
+                await self._dirty.wait()
+            if self._dirty.is_set() and debounce > 0:
+                await trio.sleep(debounce)
+            self._dirty = trio.Event()
+            try:
+                await self.run_once()
+            except Exception:
+                self.failures += 1
+                log.exception(
+                    "allocator run failed; state kept, retrying in %g s", self.params.run_interval_s
+                )
+                with trio.move_on_after(self.params.run_interval_s):
+                    await self._dirty.wait()
+
+    def _wake_at(self) -> float:
+        instant = self.last_plan.next_instant if self.last_plan is not None else None
+        if instant is None:
+            return math.inf
+        # A plan whose next instant is already past must not make the loop spin without time passing.
+        return max(self.clock.trio_time_at(instant), trio.current_time() + MIN_SLEEP_S)
+
+    async def run_once(self) -> Plan:
+        """One run: plan, reductions (answered or timed out), then the increases the plan released."""
+        now = self.clock.now()
+        result = plan(self.site, self.state, self.params, now)
+        self.state = result.state
+        self.last_plan = result
+        self.runs += 1
+        if result.reductions:
+            await self.dispatcher.send_all(result.reductions)
+        if result.increases:
+            if result.reductions:
+                # Answers changed the state: only increases the exposures still allow go out now.
+                recheck = plan(self.site, self.state, self.params, self.clock.now())
+                self.state = recheck.state
+                self.last_plan = recheck
+                increases = recheck.increases
+                reductions_again = recheck.reductions
+                if reductions_again:
+                    await self.dispatcher.send_all(reductions_again)
+                    self._dirty.set()
+                    return recheck
+            else:
+                increases = result.increases
+            await self.dispatcher.send_all(self._after_reassertion(increases))
+        return self.last_plan
+
+    def _after_reassertion(self, increases: tuple[Change, ...]) -> list[Change]:
+        """R24: no increase anywhere in a group tree while one of its chargers is being re-asserted; the
+        end of that attempt asks for a new run. Only the first attempt holds the group: a charger that
+        rejects or never answers stays pinned at its exposure and costs only its own offer."""
+        blocked = {
+            self.site.roots[c.key]
+            for charger_id in self._first_reassertion
+            for c in self.site.charger_by_id[charger_id].connectors
+            if c.key in self.site.roots
+        }
+        if not blocked:
+            return list(increases)
+        kept = [change for change in increases if self.site.roots.get(change.key) not in blocked]
+        if len(kept) < len(increases):
+            log.info(
+                "%d increase(s) held until group(s) %s are re-asserted",
+                len(increases) - len(kept),
+                sorted(blocked),
+            )
+        return kept

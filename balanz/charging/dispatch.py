@@ -1,0 +1,320 @@
+"""Sending the allocator's decisions to the chargers and feeding the answers back into its state.
+
+Each charger gets its own lock, so one charger's sequence (clear, set, swap of the default) stays together
+and a charger that never answers holds up only itself; the wire allows one outstanding CALL per
+connection anyway. What to send comes from the pure ``balanz.charging`` builders; every answer becomes a
+transition of the allocation state through ``update`` (offer sent / accepted / rejected / timed out), and
+every accepted offer is written to the store before the allocator relies on it (R23).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import trio
+
+from balanz.allocation import events as tr
+from balanz.allocation.exposure import charger_exposures
+from balanz.allocation.model import Key, Params, Site
+from balanz.allocation.planner import Change
+from balanz.allocation.state import State
+from balanz.charging import (
+    Action,
+    ConnectorPlan,
+    ProfilesSetup,
+    Step,
+    Strategy,
+    clear_succeeded,
+    effective_amps,
+    idle_offer,
+    needs_reassert,
+    offer,
+    reassert,
+    start_transaction,
+    stop_transaction,
+)
+from balanz.charging.site_model import accepted
+from balanz.config.schema import ChargerConfig, Config
+from balanz.profiles import Purpose
+from balanz.store.records import ConnectorState as StoredConnector
+from balanz.wire.errors import CallErrorReceived, CallTimeout, ConnectionLost, WireError
+
+log = logging.getLogger(__name__)
+
+TIMED_OUT = "TimedOut"
+UNSUPPORTED = frozenset({"NotSupported", "NotImplemented"})
+
+
+class Connections(Protocol):
+    def connection(self, charger_id: str) -> Any: ...
+
+
+class ConnectorStore(Protocol):
+    def save_connector_state(self, state: StoredConnector) -> None: ...
+
+
+@dataclass
+class _Installed:
+    """What we believe a connector holds: our TxDefault's amperes and the transaction of our TxProfile."""
+
+    default_a: float = 0.0
+    tx_of: int | None = None
+
+
+@dataclass
+class Dispatcher:
+    """``update(fn)`` applies a state transition in the allocator and asks it to run again."""
+
+    config: Config
+    site: Site
+    params: Params
+    connections: Connections
+    now: Callable[[], datetime]
+    state: Callable[[], State]
+    update: Callable[[Callable[[State], State]], None]
+    store: ConnectorStore | None = None
+    strategy: Strategy = field(default_factory=Strategy)
+    _locks: dict[str, trio.Lock] = field(default_factory=dict)
+    _installed: dict[Key, _Installed] = field(default_factory=dict)
+    _setups: dict[str, ProfilesSetup] = field(default_factory=dict)
+
+    def setup(self, charger_id: str) -> ProfilesSetup:
+        if charger_id not in self._setups:
+            charger = next((c for c in self.config.charger if c.id == charger_id), None)
+            if charger is None:
+                connectors = len(self.site.charger_by_id[charger_id].connectors)
+                charger = ChargerConfig(
+                    charger_id, self.site.charger_by_id[charger_id].group, connectors=connectors
+                )
+            self._setups[charger_id] = ProfilesSetup.from_config(charger, self.config.profiles)
+        return self._setups[charger_id]
+
+    def _lock(self, charger_id: str) -> trio.Lock:
+        return self._locks.setdefault(charger_id, trio.Lock())
+
+    def _held(self, key: Key) -> _Installed:
+        return self._installed.setdefault(key, _Installed(default_a=self._idle(key[0])))
+
+    def _idle(self, charger_id: str) -> float:
+        return effective_amps(self.strategy, self.setup(charger_id).profiles.idle_limit_a)
+
+    # ---- one phase of a plan ---------------------------------------------------------------------------
+
+    async def send_all(self, changes: Sequence[Change]) -> None:
+        """Send every change, chargers in parallel, each charger's in order; return when all are answered
+        (or timed out / lost)."""
+        by_charger: dict[str, list[Change]] = {}
+        for change in changes:
+            by_charger.setdefault(change.key[0], []).append(change)
+        async with trio.open_nursery() as nursery:
+            for charger_id, own in by_charger.items():
+                nursery.start_soon(self._send_charger, charger_id, own)
+
+    async def _send_charger(self, charger_id: str, changes: list[Change]) -> None:
+        async with self._lock(charger_id):
+            for change in changes:
+                await self._send_change(change)
+
+    def _steps(self, change: Change, now: datetime) -> tuple[list[Step], Callable[[], None]]:
+        """The CALLs for one change and what to remember once its main step is Accepted."""
+        key = change.key
+        setup = self.setup(key[0])
+        held = self._held(key)
+        session = self.state().connector(key).session
+        tx = (
+            session.transaction_id
+            if session is not None and isinstance(session.transaction_id, int)
+            else None
+        )
+        if tx is None:
+            steps = idle_offer(self.strategy, setup, key[1], change.value, now)
+
+            def remember() -> None:
+                held.default_a = steps[0].limit_a or 0.0
+
+            return steps, remember
+        plan = ConnectorPlan(key[1], change.value, tx)
+        if held.tx_of != tx:
+            steps = start_transaction(self.strategy, setup, plan, held.default_a, now)
+        else:
+            steps = offer(self.strategy, setup, plan, float(change.previous or 0), now)
+
+        def remember_tx() -> None:
+            held.tx_of = tx
+
+        return steps, remember_tx
+
+    async def _send_change(self, change: Change) -> None:
+        key, value = change.key, change.value
+        conn = self.connections.connection(key[0])
+        if conn is None:
+            log.info("charger %s connector %d: not connected, offer %d A not sent", *key, value)
+            return
+        now = self.now()
+        steps, remember = self._steps(change, now)
+        self.update(lambda s: tr.offer_sent(s, key, value, now))
+        log.info(
+            "charger %s connector %d: offer %s → %d A (%s: %s)",
+            *key,
+            change.previous,
+            value,
+            change.rule,
+            change.reason,
+        )
+        main = next(i for i, s in enumerate(steps) if s.action is Action.SET)
+        outcome = "Accepted"
+        last = "Accepted"
+        for i, step in enumerate(steps):
+            if step.only_if_accepted and last != "Accepted":
+                continue
+            last = await self._call(conn, key[0], step)
+            if i == main:
+                outcome = last
+                if last != "Accepted":
+                    break
+            elif step.action is Action.SET and last == "Accepted" and step.purpose is not None:
+                self._held(key).default_a = step.limit_a or 0.0
+            elif needs_reassert(step, last):
+                log.warning("charger %s lost a profile we installed: re-asserting", key[0])
+            elif step.action is Action.CLEAR and not clear_succeeded(last):
+                outcome = last
+                break
+        at = self.now()
+        if outcome == "Accepted":
+            remember()
+            self.update(lambda s: accepted(s, key, value, at, self.params))
+            self._persist(key[0], at)
+        elif outcome == TIMED_OUT:
+            log.warning(
+                "charger %s connector %d: offer %d A unanswered; counted at its higher value", *key, value
+            )
+            self.update(lambda s: tr.offer_timed_out(s, key, value, at))
+        else:
+            log.warning(
+                "charger %s connector %d: offer %d A %s; the previous limit stays", *key, value, outcome
+            )
+            self.update(lambda s: tr.offer_rejected(s, key, value, at))
+            if outcome in UNSUPPORTED:
+                self._give_up(key[0], f"SetChargingProfile answered {outcome}")
+
+    def controlled(self, charger_id: str) -> bool:
+        """R25: only chargers under a constraining group get profiles at all."""
+        charger = self.site.charger_by_id.get(charger_id)
+        return (
+            charger is not None and bool(charger.connectors) and charger.connectors[0].key in self.site.roots
+        )
+
+    def _give_up(self, charger_id: str, why: str) -> None:
+        """R19: a charger that cannot take profiles is uncontrollable; it stays counted at its maximum."""
+        log.error(
+            "charger %s cannot be controlled (%s): counted at its maximum; fix the charger, then reassert",
+            charger_id,
+            why,
+        )
+        self.update(lambda s: tr.charger_uncontrollable(s, self.site, charger_id, True))
+
+    async def _call(self, conn: Any, charger_id: str, step: Step) -> str:
+        """The status answered; ``TimedOut`` if none came or the link was lost; a CALLERROR gives its code."""
+        try:
+            answer = await conn.call_raw(step.action.value, step.as_dict())
+        except (CallTimeout, ConnectionLost):
+            return TIMED_OUT
+        except CallErrorReceived as exc:
+            log.warning("charger %s answered %s with CALLERROR %s", charger_id, step.action.value, exc.code)
+            return str(exc.code)
+        except WireError as exc:
+            log.warning("charger %s: %s failed: %s", charger_id, step.action.value, exc)
+            return "Invalid"
+        return str(answer.get("status", "Accepted"))
+
+    # ---- re-assertion, session end ---------------------------------------------------------------------
+
+    async def reassert(self, charger_id: str) -> bool:
+        """R24: install everything the charger must hold; True once all of it was Accepted."""
+        conn = self.connections.connection(charger_id)
+        if conn is None or not self.controlled(charger_id):
+            return False
+        async with self._lock(charger_id):
+            state = self.state()
+            now = self.now()
+            plans = []
+            values: dict[Key, int] = {}
+            for connector in self.site.charger_by_id[charger_id].connectors:
+                cs = state.connector(connector.key)
+                tx = cs.session.transaction_id if cs.session is not None else None
+                tx = tx if isinstance(tx, int) else None
+                target = cs.sent_value or 0
+                plans.append(ConnectorPlan(connector.connector_id, target, tx, cs.acked))
+                values[connector.key] = min(target, cs.acked) if cs.acked is not None else target
+            steps = reassert(self.strategy, self.setup(charger_id), plans, now)
+            ok = True
+            for step in steps:
+                status = await self._call(conn, charger_id, step)
+                if status == TIMED_OUT:
+                    return False
+                if step.action is Action.SET and status in UNSUPPORTED:
+                    self._give_up(charger_id, f"{step.action.value} answered {status}")
+                    return True
+                if step.action is Action.SET:
+                    ok = ok and status == "Accepted"
+                    key = (charger_id, step.connector_id)
+                    if status == "Accepted" and key in values:
+                        held = self._held(key)
+                        if step.purpose is Purpose.TX:
+                            held.tx_of = next(p.transaction_id for p in plans if p.connector_id == key[1])
+                        else:
+                            held.default_a = step.limit_a or 0.0
+            if not ok:
+                log.warning("charger %s rejected part of the re-assertion; it stays pinned", charger_id)
+                return False
+            at = self.now()
+
+            def settle(s: State) -> State:
+                for key, value in values.items():
+                    s = tr.offer_sent(s, key, value, at)
+                    s = accepted(s, key, value, at, self.params)
+                return tr.charger_reasserted(s, self.site, charger_id, at)
+
+            self.update(settle)
+            self._persist(charger_id, at)
+            log.info("charger %s: profiles re-asserted", charger_id)
+            return True
+
+    async def session_ended(self, key: Key) -> None:
+        """R21: the default restored for the next session when a start swap never happened."""
+        conn = self.connections.connection(key[0])
+        held = self._held(key)
+        held.tx_of = None
+        if conn is None:
+            return
+        async with self._lock(key[0]):
+            for step in stop_transaction(
+                self.strategy, self.setup(key[0]), key[1], held.default_a, self.now()
+            ):
+                if await self._call(conn, key[0], step) == "Accepted":
+                    held.default_a = step.limit_a or 0.0
+
+    def _persist(self, charger_id: str, at: datetime) -> None:
+        if self.store is None:
+            return
+        state = self.state()
+        charger = self.site.charger_by_id[charger_id]
+        exposures = charger_exposures(self.site, state, charger, self.params, at)
+        for connector in charger.connectors:
+            cs = state.connector(connector.key)
+            try:
+                self.store.save_connector_state(
+                    StoredConnector(
+                        charger_id,
+                        connector.connector_id,
+                        cs.acked,
+                        float(exposures.get(connector.key, cs.acked or 0)),
+                        at,
+                    )
+                )
+            except Exception:
+                log.exception("charger %s: acknowledged offer could not be written to the store", charger_id)
