@@ -9,8 +9,8 @@ reports status changes, so the event log and the StatusNotifications follow from
 What survives a reboot (`reboot`, Reset, firmware update): the cable, availability, faults, the energy
 register, the configuration keys, the queued transaction messages, and the ChargePointMax/TxDefault profiles
 (errata 3.x: profiles are persistent). Lost: the transactions (stopped with a reason and reported after the
-boot), their TxProfiles, presented tags, the auth cache. With `QuirkFlags.forgets_profiles` every profile is lost,
-on reboot and on every reconnect.
+boot), their TxProfiles, presented tags, the auth cache. With `QuirkFlags.forgets_profiles` every profile is
+lost, on reboot and on every reconnect.
 """
 
 from __future__ import annotations
@@ -366,6 +366,7 @@ class SimCharger:
                     self.events.emit(EvDraw(now, self.id, n, draw.per_phase, round(draw.energy_wh, 3),
                                             state.status.value))  # fmt: skip
                 if state.status is ev.EvStatus.UNPLUGGED:
+                    del self.evs[n]  # booked up to now already; unplug's own advance must not see it again
                     self.unplug(n)
                     continue
             self._report_status(n, now)
