@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -69,7 +70,7 @@ def serve_csms() -> None:
     trio.run(main)
 
 
-async def simulate(url: str, chargers: int, seconds: float, events: EventLog) -> dict[str, float]:
+async def simulate(url: str, chargers: int, seconds: float, events: EventLog) -> dict[str, Any]:
     clock = SimClock.starting()
     sims = []
     async with trio.open_nursery() as nursery:
@@ -88,14 +89,22 @@ async def simulate(url: str, chargers: int, seconds: float, events: EventLog) ->
         for sim in sims:
             sim.plug(1, EvSpec(target_wh=1e9), tag="BENCH")
         await trio.sleep(15)
-        cpu0, wall0, sent0 = cpu_seconds(), time.monotonic(), events.emitted
+        cpu0, wall0, sent0, at0 = cpu_seconds(), time.monotonic(), events.emitted, clock.now()
         await trio.sleep(seconds)
-        cpu1, wall1 = cpu_seconds(), time.monotonic()
+        cpu1, wall1, at1 = cpu_seconds(), time.monotonic(), clock.now()
         charging = sum(s.connectors[1].transaction_id is not None for s in sims)
         records = events.emitted - sent0
         nursery.cancel_scope.cancel()
-    return {"booted": booted, "charging": charging, "cpu_share": (cpu1 - cpu0) / (wall1 - wall0),
-            "rss_mib": rss_mib(), "records": records, "window_s": wall1 - wall0}  # fmt: skip
+    return {
+        "from": at0.isoformat(),
+        "to": at1.isoformat(),
+        "booted": booted,
+        "charging": charging,
+        "cpu_share": (cpu1 - cpu0) / (wall1 - wall0),
+        "rss_mib": rss_mib(),
+        "records": records,
+        "window_s": wall1 - wall0,
+    }
 
 
 def main() -> None:
@@ -119,9 +128,9 @@ def main() -> None:
             events = EventLog(stream=log_file, keep=False)
             result = trio.run(simulate, f"ws://127.0.0.1:{port}", args.chargers, args.seconds, events)
             log_file.seek(0)
-            meter_values = sum(
-                1 for r in read_jsonl(log_file) if r["type"] == "Sent" and r["action"] == "MeterValues"
-            )
+            meters = [r for r in read_jsonl(log_file) if r["type"] == "Sent" and r["action"] == "MeterValues"]
+            in_window = [r for r in meters if result["from"] <= r["at"] < result["to"]]
+            answered = sum(1 for r in in_window if r["answer"] is not None)
         csms_cpu = cpu_seconds(str(csms.pid)) - csms_cpu0
     finally:
         csms.terminate()
@@ -140,7 +149,9 @@ def main() -> None:
         "sim_cpu_ms_per_charger_per_s": round(result["cpu_share"] * 1000 / n, 4),
         "sim_rss_mib": round(result["rss_mib"], 1),
         "sim_rss_kib_per_charger": round((result["rss_mib"] - base_rss) * 1024 / n, 1),
-        "meter_values_sent_total": meter_values,
+        "meter_values_per_s": round(len(in_window) / result["window_s"], 1),
+        "meter_values_per_s_expected": n / 10,
+        "meter_values_answered_share": round(answered / max(1, len(in_window)), 3),
         "event_records_in_window": result["records"],
         "csms_cpu_s_total": round(csms_cpu, 1),
     }

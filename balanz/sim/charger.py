@@ -8,9 +8,9 @@ reports status changes, so the event log and the StatusNotifications follow from
 
 What survives a reboot (`reboot`, Reset, firmware update): the cable, availability, faults, the energy
 register, the configuration keys, the queued transaction messages, and the ChargePointMax/TxDefault profiles
-(errata 3.x: profiles are persistent). Lost: the transactions (stopped with a reason and reported after the
-boot), their TxProfiles, presented tags, the auth cache. With `QuirkFlags.forgets_profiles` every profile is
-lost, on reboot and on every reconnect.
+(errata 3.37: profiles persist across reboots). Lost: the transactions (stopped with a reason
+and reported after the boot), their TxProfiles, presented tags, the auth cache. With
+`QuirkFlags.forgets_profiles` every profile is lost, on reboot and on every reconnect.
 """
 
 from __future__ import annotations
