@@ -21,10 +21,13 @@ from functools import partial
 
 import trio
 
+from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
+from balanz.csms.site import CsmsSite
 from balanz.server import ListenError, OcppServer
+from balanz.store import Store, StoreError
 from balanz.wire import Registry
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class Daemon:
         self.server = server
         self.services = list(services)
         self.shutdown_hooks = list(shutdown_hooks)
+        self.csms: CsmsSite | None = None
         self._stop = trio.Event()
 
     def request_shutdown(self) -> None:
@@ -103,12 +107,27 @@ def build_daemon(
     credentials: CredentialLookup | None = None,
     services: Sequence[Service] = (),
     shutdown_hooks: Sequence[ShutdownHook] = (),
+    store: Store | None = None,
+    clock: SiteClock | None = None,
 ) -> Daemon:
-    """Assemble the handlers and the server; later features add their handlers and services here."""
+    """Assemble the handlers and the server; later features add their handlers and services here.
+
+    With a ``store`` (``balanz run`` always passes one) CSMS mode is complete: ``daemon.csms`` holds the
+    state, events and operator commands, charger passwords come from the store (``Store.credential``),
+    and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
+    tests).
+    """
     registry = Registry()
-    CoreHandlers(config).register(registry)
+    clock = clock or SiteClock()
+    CoreHandlers(config, now=clock.now).register(registry)
+    site = CsmsSite.build(config, store, registry, clock=clock) if store is not None else None
+    if store is not None and credentials is None:
+        credentials = store
     server = OcppServer(config, registry, credentials=credentials)
-    return Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
+    daemon = Daemon(config, registry, server, services=services, shutdown_hooks=shutdown_hooks)
+    if site is not None:
+        site.attach(daemon)
+    return daemon
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -135,11 +154,18 @@ def main_run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     configure_logging(config.logging)
+    try:
+        store = Store(config.store.path)
+    except StoreError as exc:
+        print(f"balanz run: cannot open the store: {exc}", file=sys.stderr)
+        return 2
     failures: list[BaseException] = []
     try:
-        trio.run(partial(build_daemon(config).run, handle_signals=True))
+        trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
+    finally:
+        store.close()
     for exc in failures:
         print(f"balanz run: {exc}", file=sys.stderr)
     return 1 if failures else 0

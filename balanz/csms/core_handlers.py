@@ -16,15 +16,12 @@ from ocpp.charge_point import snake_to_camel_case
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
+from balanz.clock import SiteClock
 from balanz.config.schema import Config
 from balanz.csms.status import ConnectorStatus, apply_status
 from balanz.wire import OcppConnection, Registry
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def ocpp_time(moment: datetime) -> str:
@@ -42,9 +39,9 @@ class ChargerIdentity:
 
 
 class CoreHandlers:
-    def __init__(self, config: Config, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, config: Config, *, now: Callable[[], datetime] | None = None) -> None:
         self.config = config.csms
-        self.now = now
+        self.now = now or SiteClock().now
         self._connectors = {c.id: c.connectors for c in config.charger}
         self.chargers: dict[str, ChargerIdentity] = {}
         self.statuses: dict[tuple[str, int], ConnectorStatus] = {}

@@ -193,9 +193,7 @@ class MonitorApp(App[int]):
             table.update_chargers(snap, self._dirty_chargers)
         if self._rebuild or self._dirty_groups:
             self.groups.snapshot = snap
-            header = self.header
-            header.mode, header.site = snap.site.mode, snap.site.name
-        self.header.at = snap.at.replace("T", " ")
+        self.header.show_site(snap.site, snap.at)
         selected = table.selected()
         if selected is not None and (self._rebuild or selected[0] in self._dirty_chargers):
             self._show_detail()

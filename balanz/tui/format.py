@@ -119,7 +119,7 @@ def row(charger: Charger, connector: Connector) -> tuple[str, ...]:
 
 
 def sort_key(cell: object) -> tuple[int, float, str]:
-    """Numbers before text, numerically; unknowns last whatever the direction of the rest."""
+    """Numbers first, numerically, then text, then unknowns (first when the sort is reversed)."""
     text = str(cell)
     head = text.split(",")[0].rstrip("stcd")
     try:

@@ -23,6 +23,7 @@ from balanz.control.snapshot import (
     Slot,
     SlotChange,
     Snapshot,
+    Upstream,
 )
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -290,7 +291,12 @@ def site_many(n: int = 2000, seed: int = 7) -> Snapshot:
         )
     return Snapshot(
         at=AT,
-        site=Site(name="Campus Park", mode="lc", version="0.1.0"),
+        site=Site(
+            name="Campus Park",
+            mode="lc",
+            version="0.1.0",
+            upstream=Upstream(url="wss://csms.example.net/ocpp", legs_up=1960, legs_down=40, outbox=12),
+        ),
         groups=tuple(groups),
         chargers=tuple(chargers),
     )

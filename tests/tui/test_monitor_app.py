@@ -285,3 +285,28 @@ def test_narrow_terminal_shows_detail_instead_of_the_table_on_d():
         assert app.focused is table
 
     run_monitor(scenario, size=(80, 24))
+
+
+def test_clicking_a_column_header_sorts_by_it_and_again_reverses():
+    async def scenario(app, pilot, daemon):
+        table = app.query_one(ConnectorTable)
+        # Column widths settle once the table has measured its rows (on idle): click only then.
+        await wait_for(pilot, lambda: table.columns["tag"].content_width == len("04A2B3C4"), "column widths")
+        x = 0
+        for col in table.ordered_columns:
+            if col.key.value == "kwh":
+                break
+            x += col.get_render_width(table)
+        for _ in range(50):  # a click is resolved against the last painted frame: retry until it is current
+            await pilot.click(ConnectorTable, offset=(x + 1, 0))
+            await pilot.pause(0.02)
+            if table.sort_column == "kwh":
+                break
+        assert table.sort_column == "kwh"
+        assert not table.sort_reverse
+        assert column(table, "kwh")[:3] == ["2.10", "7.95", "11.02"]
+        await pilot.click(ConnectorTable, offset=(x + 1, 0))
+        await wait_for(pilot, lambda: table.sort_reverse, "reversed")
+        assert column(table, "kwh")[:2] == ["—", "—"]
+
+    run_monitor(scenario)

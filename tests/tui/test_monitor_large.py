@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from balanz.tui.connectors import ConnectorTable
+from balanz.tui.header import SiteHeader
 from tests.tui.harness import run_monitor, wait_for
 from tests.tui.sites import load_site
 
@@ -13,6 +14,8 @@ def test_large_site_updates_in_place_and_filters():
     async def scenario(app, pilot, daemon):
         table = app.query_one(ConnectorTable)
         assert table.row_count == 4000
+        header = str(app.query_one(SiteHeader).render())
+        assert header == " balanz connected · LC · Campus Park · upstream 1960↑ 40↓ outbox 12 · 16:40:12"
         rebuilds = table.rebuilds
         changed = {c.id for c in site.chargers[::40]}
         new = replace(
