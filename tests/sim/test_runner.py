@@ -20,12 +20,14 @@ import pytest
 import trio
 
 from balanz.cli import main
+from balanz.clock import SiteClock
 from balanz.config.loader import load_config
 from balanz.daemon import build_daemon
 from balanz.sim.eventlog import (
     Booted,
     Connected,
     Disconnected,
+    EvDraw,
     EventLog,
     Rebooted,
     StatusChanged,
@@ -41,6 +43,7 @@ from balanz.sim.scenario import Arrival, NetworkDrop, Reboot, Scenario, load_sce
 from balanz.sim.scenario_chargers import ChargerSpec
 from balanz.sim.scenario_specs import sim_spec
 from balanz.sim.summary import ConnectorRow, render
+from balanz.store import Store
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -100,21 +103,43 @@ duration = "5m"
 """
 
 
-async def test_site_4_chargers_against_balanz(autojump_clock: trio.testing.MockClock) -> None:
-    scenario = load_scenario(EXAMPLES / "site-4-chargers.toml", NOW).scenario
-    config = load_config(EXAMPLES / "site-4-chargers.balanz.toml").config
-    config = dataclasses.replace(config, server=dataclasses.replace(config.server, host="127.0.0.1", port=0))
-    log = EventLog()
-    async with trio.open_nursery() as nursery:
-        daemon = await nursery.start(build_daemon(config).run)
-        run = SiteRun(scenario, f"ws://127.0.0.1:{daemon.server.port}/", events=log)
-        await run.run()
-        nursery.cancel_scope.cancel()
+SITE_4_UNTIL = datetime(2027, 3, 22, 13, 5, tzinfo=UTC)
 
+
+async def play_site_4(tmp_path: Path) -> tuple[Scenario, SiteRun, EventLog]:
+    """The example site until just after its last scripted event (14:00 local), against CSMS-mode balanz.
+
+    Shortened for the suite's sake: the run stops at 14:05 local, chargers sample meters every 5 minutes
+    and the server does not ping (wire-level keepalive is tested elsewhere).
+    """
+    scenario = load_scenario(EXAMPLES / "site-4-chargers.toml", NOW).scenario
+    slower_meters = {"MeterValueSampleInterval": "300"}
+    chargers = tuple(
+        dataclasses.replace(c, configuration={**c.configuration, **slower_meters}) for c in scenario.chargers
+    )
+    scenario = dataclasses.replace(scenario, chargers=chargers)
+    until = SITE_4_UNTIL
+    config = load_config(EXAMPLES / "site-4-chargers.balanz.toml").config
+    server = dataclasses.replace(config.server, host="127.0.0.1", port=0, ping_interval_s=0)
+    config = dataclasses.replace(config, server=server)
+    log = EventLog()
+    with Store(tmp_path / "site.sqlite") as store:
+        daemon = build_daemon(config, store=store, clock=SiteClock(scenario.simulation.start))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(daemon.run)
+            run = SiteRun(scenario, f"ws://127.0.0.1:{daemon.server.port}/", events=log, until=until)
+            await run.run()
+            nursery.cancel_scope.cancel()
+    return scenario, run, log
+
+
+async def test_site_4_chargers_against_balanz(autojump_clock: trio.testing.MockClock, tmp_path: Path) -> None:
+    scenario, run, log = await play_site_4(tmp_path)
+    until = SITE_4_UNTIL
     assert run.finished
     [started] = log.of(SimulationStarted)
     [ended] = log.of(SimulationEnded)
-    assert (started.chargers, ended.at) == (4, scenario.simulation.end)
+    assert (started.chargers, ended.at) == (4, until)
     for charger in scenario.chargers:
         assert [b.status for b in log.of(Booted, charger.id)][:1] == ["Accepted"], charger.id
     arrivals = [e for e in scenario.events if isinstance(e, Arrival)]
@@ -127,6 +152,8 @@ async def test_site_4_chargers_against_balanz(autojump_clock: trio.testing.MockC
             s.at == a.at and s.connector == a.connector and s.status == "Preparing"
             for s in log.of(StatusChanged, a.charger)
         ), a
+    started_tags = {(t.charger, t.connector, t.id_tag) for t in log.of(TransactionStarted)}
+    assert {(a.charger, a.connector, a.tag) for a in arrivals} <= started_tags
     [drop] = [e for e in scenario.events if isinstance(e, NetworkDrop)]
     back = drop.at + drop.duration
     assert any(d.at == drop.at and d.reason == "network dropped" for d in log.of(Disconnected, drop.charger))
@@ -138,6 +165,26 @@ async def test_site_4_chargers_against_balanz(autojump_clock: trio.testing.MockC
     again = [b.at for b in log.of(Booted, reboot.charger) if b.at > reboot.at]
     assert again
     assert reboot.at + reboot.offline <= again[0] < reboot.at + reboot.offline + timedelta(minutes=5)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="balanz main installs no charging profiles yet (allocator not wired into the daemon)"
+)
+async def test_site_4_stays_within_its_feeder(autojump_clock: trio.testing.MockClock, tmp_path: Path) -> None:
+    """The site's feeder is 40 A per phase (examples/site-4-chargers.balanz.toml, group "Site")."""
+    _, _, log = await play_site_4(tmp_path)
+    assert max(peak_draw(log)) <= 40.0
+
+
+def peak_draw(log: EventLog) -> tuple[float, float, float]:
+    """The highest sum over all connectors of the cars' draw, per phase, at any instant of the log."""
+    now: dict[tuple[str, int], tuple[float, float, float]] = {}
+    peak = (0.0, 0.0, 0.0)
+    for record in log.of(EvDraw):
+        now[(record.charger, record.connector)] = record.amps
+        total = tuple(sum(amps[i] for amps in now.values()) for i in range(3))
+        peak = tuple(max(p, t) for p, t in zip(peak, total, strict=True))  # type: ignore[assignment]
+    return peak
 
 
 async def test_a_car_charges_pauses_and_leaves(
