@@ -128,8 +128,12 @@ def main() -> None:
             events = EventLog(stream=log_file, keep=False)
             result = trio.run(simulate, f"ws://127.0.0.1:{port}", args.chargers, args.seconds, events)
             log_file.seek(0)
-            meters = [r for r in read_jsonl(log_file) if r["type"] == "Sent" and r["action"] == "MeterValues"]
-            in_window = [r for r in meters if result["from"] <= r["at"] < result["to"]]
+            sent = [
+                r
+                for r in read_jsonl(log_file)
+                if r["type"] == "Sent" and result["from"] <= r["at"] < result["to"]
+            ]
+            in_window = [r for r in sent if r["action"] == "MeterValues"]
             answered = sum(1 for r in in_window if r["answer"] is not None)
         csms_cpu = cpu_seconds(str(csms.pid)) - csms_cpu0
     finally:
@@ -152,6 +156,10 @@ def main() -> None:
         "meter_values_per_s": round(len(in_window) / result["window_s"], 1),
         "meter_values_per_s_expected": n / 10,
         "meter_values_answered_share": round(answered / max(1, len(in_window)), 3),
+        "sim_cpu_ms_per_message_sent": round(
+            result["cpu_share"] * result["window_s"] * 1000 / max(1, len(sent)), 2
+        ),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "event_records_in_window": result["records"],
         "csms_cpu_s_total": round(csms_cpu, 1),
     }

@@ -15,7 +15,7 @@ Strategy (`strategy`) — the ladder of §6
     choose(probe, profiles, connectors, smart_charging=, learned=, min_allocation_a=, charger_id=)
         -> Ladder | Uncontrollable;  Ladder.current -> Strategy;  Strategy.text() / Strategy.parse(text)
     on_answer(ladder, purpose, wire_limit, Answer(status= | error_code= | timed_out=), profiles) -> Decision
-        Decision.outcome: accepted / next / retry / unresolved / uncontrollable / no_cap;
+        Decision.outcome: accepted / next / retry / unresolved / uncontrollable / no_cap / tx_gone;
         Decision.state: Ladder | Uncontrollable
     retry_delay(attempt, profiles) -> seconds
 

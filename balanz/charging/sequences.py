@@ -11,10 +11,13 @@ Readings and decisions (pinned by tests/charging/test_sequences.py):
   then TxProfile for every live transaction at min(target, exposure), then (adoption only) the foreign-profile
   clean-up, then the triggers. Re-assertion never raises anything: the values are what balanz already holds
   (exposure-bounded), so the allocator may release increases only after its steps are acknowledged.
-- Foreign profiles (§5.3): ours first, then `ClearChargingProfile {purpose, stackLevel}` for every other level
-  0..M when M ≤ 8; with M unknown or above 8 a purpose-wide TxDefault clear followed at once by our
-  TxDefaults again, only while every connector is idle (otherwise postponed: the function returns None).
-  ChargePointMaxProfiles are left alone. Purpose-wide clears answer Accepted or Unknown; both are fine.
+- Foreign profiles (§5.3): ours first, then `ClearChargingProfile {purpose, stackLevel}` for every level
+  0..M that is not ours when M ≤ 8 — per connector when our levels differ between connectors or our
+  TxDefault sits on connector 0; with TxDefault-only every TxProfile is foreign (and would shadow our
+  TxDefault for a whole session, P21). With M unknown or above 8: a purpose-wide TxDefault clear followed
+  at once by our TxDefaults again, only while every connector is idle (otherwise postponed: the function
+  returns None). ChargePointMaxProfiles are left alone. Purpose-wide clears answer Accepted or Unknown;
+  both are fine.
 - Start of a session (R20): TxProfile at the current target, then — only if Accepted and the TxDefault is
   above the idle limit — the TxDefault back to idle. TxDefault-only: the TxDefault carries the target.
 - `clear_before_set` (P14): ClearChargingProfile {id} then Set, only for TxProfile increases; never for
@@ -108,8 +111,45 @@ def _complete(setup: ProfilesSetup, plans: Iterable[ConnectorPlan]) -> list[Conn
     return [given.get(n, ConnectorPlan(n)) for n in range(1, setup.charger.connectors + 1)]
 
 
-def our_levels(strategy: Strategy, setup: ProfilesSetup) -> set[int]:
-    return {strategy.level_for(n) for n in range(1, setup.charger.connectors + 1)}
+def _kept_levels(strategy: Strategy, purpose: Purpose, connector_id: int) -> set[int]:
+    """The levels where our own profile of `purpose` sits on `connector_id` (0 = the template slot)."""
+    if purpose is Purpose.TX:
+        return {strategy.level_for(connector_id)} if strategy.live is LiveVia.TX_PROFILE else set()
+    on_zero = strategy.default_on_zero
+    if connector_id == 0:
+        return {strategy.stack_level} if on_zero else set()
+    return set() if on_zero else {strategy.level_for(connector_id)}
+
+
+def _clear_level(purpose: Purpose, level: int, connector_id: int | None) -> Step:
+    payload: dict[str, object] = {"chargingProfilePurpose": purpose.value, "stackLevel": level}
+    if connector_id is not None:
+        payload["connectorId"] = connector_id
+    return Step(Action.CLEAR, payload, connector_id=connector_id or 0, note="foreign clean-up")
+
+
+def _level_clears(strategy: Strategy, setup: ProfilesSetup, top: int) -> list[Step]:
+    """Every (purpose, level) slot that is not ours, 0..top. One charger-wide clear per level when ours sit
+    at one level on every connector (a foreign template at our level is hidden by ours, :1194-1195);
+    per connector otherwise (per-connector levels, TxDefault on connector 0)."""
+    levels = range(top + 1)
+    purposes = (Purpose.TX_DEFAULT, Purpose.TX)
+    if not strategy.per_connector_levels and not strategy.default_on_zero:
+        return [
+            _clear_level(purpose, level, None)
+            for purpose in purposes
+            for level in levels
+            if level not in _kept_levels(strategy, purpose, 1)
+        ]
+    slots = [(Purpose.TX_DEFAULT, 0)] + [
+        (p, n) for p in purposes for n in range(1, setup.charger.connectors + 1)
+    ]
+    return [
+        _clear_level(purpose, level, n)
+        for purpose, n in slots
+        for level in levels
+        if level not in _kept_levels(strategy, purpose, n)
+    ]
 
 
 def foreign_clears(
@@ -121,19 +161,8 @@ def foreign_clears(
 ) -> list[Step] | None:
     """§5.3 steps 2-3 (ours are already in place). None = postponed to the next adoption."""
     plans = _complete(setup, plans)
-    ours = our_levels(strategy, setup)
     if max_stack_level is not None and max_stack_level <= FOREIGN_LEVELS_MAX:
-        purposes = (Purpose.TX_DEFAULT, Purpose.TX)
-        return [
-            Step(
-                Action.CLEAR,
-                {"chargingProfilePurpose": purpose.value, "stackLevel": level},
-                note="foreign clean-up",
-            )
-            for purpose in purposes
-            for level in range(max_stack_level + 1)
-            if level not in ours
-        ]
+        return _level_clears(strategy, setup, max_stack_level)
     if any(p.transaction_id is not None for p in plans):
         return None
     wipe = Step(

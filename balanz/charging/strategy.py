@@ -26,6 +26,8 @@ Readings and decisions (pinned by tests/charging/test_strategy.py):
 - Answers (§6 table): Accepted → keep; Rejected or a payload CALLERROR → next rung; NotSupported or
   CALLERROR NotImplemented/NotSupported → uncontrollable; InternalError/GenericError → retry up to 3 times
   with back-off, then next rung; no answer → unresolved (R17/R19), retried, never a ladder step.
+- A TxProfile refused while its transaction may already be over (re-assertion after a boot) is `tx_gone`,
+  not a ladder step: the refusal is about the transaction, not the strategy (P6).
 - The optional station cap (§5.5) is never relied on: its refusal is `no_cap` — the ladder stays on its
   rung, the strategy records "no station cap" (P2) so it is not sent again, also not to the same model.
 """
@@ -56,6 +58,10 @@ class LiveVia(StrEnum):
     TX_DEFAULT = "default"
 
 
+_FLAGS = (("c0", "default_on_zero"), ("per", "per_connector_levels"), ("nocap", "no_cap"))
+"""Boolean fields of `Strategy` and their spelling in `Strategy.text`."""
+
+
 @dataclass(frozen=True)
 class Strategy:
     live: LiveVia = LiveVia.TX_PROFILE
@@ -74,32 +80,23 @@ class Strategy:
     def text(self) -> str:
         """Stable spelling stored per charger (`Store.save_strategy`) and shared by model."""
         parts = [self.live.value, f"L{self.stack_level}", self.kind.value, self.unit.value]
-        if self.default_on_zero:
-            parts.append("c0")
-        if self.per_connector_levels:
-            parts.append("per")
+        parts += [flag for flag, attr in _FLAGS if getattr(self, attr)]
         if self.floor_a:
             parts.append(f"floor{self.floor_a}")
-        if self.no_cap:
-            parts.append("nocap")
         return "/".join(parts)
 
     @classmethod
     def parse(cls, text: str) -> Strategy | None:
         """Inverse of `text`; None for anything not written by it (an older or damaged record)."""
-        parts = text.split("/")
         try:
-            live, level, kind, unit, *flags = parts
+            live, level, kind, unit, *flags = text.split("/")
             strategy = cls(LiveVia(live), int(level.removeprefix("L")), Kind(kind), RateUnit(unit))
         except ValueError:
             return None
+        names = dict(_FLAGS)
         for flag in flags:
-            if flag == "c0":
-                strategy = replace(strategy, default_on_zero=True)
-            elif flag == "per":
-                strategy = replace(strategy, per_connector_levels=True)
-            elif flag == "nocap":
-                strategy = replace(strategy, no_cap=True)
+            if flag in names:
+                strategy = replace(strategy, **{names[flag]: True})
             elif flag.startswith("floor") and flag[5:].isdigit():
                 strategy = replace(strategy, floor_a=int(flag[5:]))
             else:
@@ -161,6 +158,7 @@ class Outcome(StrEnum):
     UNRESOLVED = "unresolved"
     UNCONTROLLABLE = "uncontrollable"
     NO_CAP = "no_cap"
+    TX_GONE = "tx_gone"
 
 
 @dataclass(frozen=True)
@@ -294,10 +292,22 @@ def _advance(ladder: Ladder, reason: str) -> Decision:
 
 
 def on_answer(
-    ladder: Ladder, purpose: Purpose, limit: float, answer: Answer, profiles: ProfilesConfig
+    ladder: Ladder,
+    purpose: Purpose,
+    limit: float,
+    answer: Answer,
+    profiles: ProfilesConfig,
+    *,
+    transaction_may_be_gone: bool = False,
 ) -> Decision:
     """Classify the answer to a SetChargingProfile of `purpose` with wire `limit` sent under
-    `ladder.current`, and say what to do next."""
+    `ladder.current`, and say what to do next.
+
+    `transaction_may_be_gone`: the TxProfile went out while the charger may already have ended its
+    transaction (re-assertion after a BootNotification — R24 item 2, the charger usually stops interrupted
+    transactions — or a status that left the session states). A refusal then proves nothing about the
+    strategy (P6: no transaction, no TxProfile): `tx_gone`, ladder unchanged; the shell waits for the
+    StopTransaction or the next status."""
     strategy = ladder.current
     what = f"{purpose.value} ({strategy.text()}, limit {limit:g})"
     if answer.timed_out:
@@ -308,6 +318,8 @@ def on_answer(
         why = answer.status if answer.error_code is None else f"CALLERROR {answer.error_code}"
         reason = f"{what}: {why} — no station cap for this charger (P2)"
         return Decision(Outcome.NO_CAP, replace(ladder, no_cap=True), reason)
+    if purpose is Purpose.TX and transaction_may_be_gone and answer.status == "Rejected":
+        return Decision(Outcome.TX_GONE, ladder, f"{what}: Rejected — the transaction may have ended (P6)")
     if answer.status == "NotSupported" or answer.error_code in _UNSUPPORTED:
         why = answer.status if answer.error_code is None else f"CALLERROR {answer.error_code}"
         reason = f"{what}: {why} — the charger does not support smart charging"

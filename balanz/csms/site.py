@@ -62,7 +62,9 @@ class CsmsSite:
         """Resume from the store before the listener opens, then run the transaction watchdog."""
         svc = self.service
         svc.clock.anchor()
-        state = svc.store.load_runtime_state()
+        # Starting without the open transactions would lose them at the next StopTransaction: wait for a
+        # locked store a while, and fail the start loudly if it stays unreadable.
+        state = await svc.durable("loading the runtime state", svc.store.load_runtime_state, bound_s=60)
         svc.resume(state)
         log.info(
             "CSMS state from %s: %d open transaction(s), %d autoregistered charger(s), %d runtime tag(s)",

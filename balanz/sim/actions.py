@@ -109,7 +109,7 @@ def remote_start(ch: SimCharger, req: Request, now: datetime) -> Request:
     wanted = req.get("connectorId")
     if wanted is not None and wanted not in ch.connectors:
         return {"status": "Rejected"}
-    target = ch._free_connector(wanted)
+    target = ch.free_connector(wanted)
     if target is None:
         return {"status": "Rejected"}
     if "chargingProfile" in req:
@@ -118,9 +118,9 @@ def remote_start(ch: SimCharger, req: Request, now: datetime) -> Request:
         ch.remote_profiles[target] = req["chargingProfile"]
     tag = req["idTag"]
     if ch.config["AuthorizeRemoteTxRequests"] == "true":
-        ch.send("Authorize", {"idTag": tag}, lambda answer: ch._on_authorize(target, tag, answer))
+        ch.send("Authorize", {"idTag": tag}, lambda answer: ch.on_authorize(target, tag, answer))
     else:
-        ch._authorized(target, tag)
+        ch.authorize_on(target, tag)
     return {"status": "Accepted"}
 
 
@@ -168,8 +168,8 @@ def change_availability(ch: SimCharger, req: Request, now: datetime) -> Request:
 
 
 def update_firmware(ch: SimCharger, req: Request, now: datetime) -> Request:
-    if ch._nursery is not None:
-        ch._nursery.start_soon(_firmware, ch, parse_time(req["retrieveDate"], "retrieveDate"))
+    if ch.nursery is not None:
+        ch.nursery.start_soon(_firmware, ch, parse_time(req["retrieveDate"], "retrieveDate"))
     return {}
 
 

@@ -113,13 +113,13 @@ class SimCharger:
         self._limits: dict[int, Limit] = {}
         self._drawn: dict[int, tuple[tuple[float, float, float], str]] = {}
         self._wake = trio.Event()
-        self._outbox_ready = trio.Event()
+        self.outbox_ready = trio.Event()
         self._reboot = trio.Event()
         self.network_dropped = trio.Event()
         self._reboot_reason = ""
         self._booted = trio.Event()
         self._next_sample: datetime | None = None
-        self._nursery: trio.Nursery | None = None
+        self.nursery: trio.Nursery | None = None
 
     @property
     def id(self) -> str:
@@ -141,12 +141,17 @@ class SimCharger:
 
     def unplug(self, connector_id: int) -> None:
         now = self.clock.now()
+        self._connector(connector_id)
         self._advance(now)
-        if self._connector(connector_id).in_transaction:
-            self.stop_transaction(connector_id, "EVDisconnected")
-        self.connectors[connector_id] = cn.unplug(self.connectors[connector_id])
+        self._leave(connector_id, now)
+
+    def _leave(self, connector_id: int, now: datetime) -> None:
+        """The cable comes out; the EV goes first so the stop below does not step it again."""
         self.evs.pop(connector_id, None)
         self._drawn.pop(connector_id, None)
+        if self.connectors[connector_id].in_transaction:
+            self.stop_transaction(connector_id, "EVDisconnected")
+        self.connectors[connector_id] = cn.unplug(self.connectors[connector_id])
         self._advance(now)
 
     def swipe(self, tag: str, connector_id: int | None = None) -> None:
@@ -155,14 +160,14 @@ class SimCharger:
             if c.transaction_id is not None and c.tag == tag and connector_id in (None, c.id):
                 self.stop_transaction(c.id, "Local")
                 return
-        target = self._free_connector(connector_id)
+        target = self.free_connector(connector_id)
         if target is None:
             logger.info("charger %s: tag %s presented but no connector is free", self.id, tag)
             return
         if not self.connected and self.auth_cache.get(tag) == "Accepted":
-            self._authorized(target, tag)
+            self.authorize_on(target, tag)
             return
-        self.send("Authorize", {"idTag": tag}, lambda answer: self._on_authorize(target, tag, answer))
+        self.send("Authorize", {"idTag": tag}, lambda answer: self.on_authorize(target, tag, answer))
 
     def fault(self, connector_id: int, error_code: str = "OtherError") -> None:
         self._advance(self.clock.now())
@@ -208,7 +213,7 @@ class SimCharger:
             raise ValueError(f"charger {self.id} has no connector {connector_id} (1..{self.spec.connectors})")
         return self.connectors[connector_id]
 
-    def _free_connector(self, wanted: int | None) -> int | None:
+    def free_connector(self, wanted: int | None) -> int | None:
         if wanted is not None:
             return wanted if cn.usable(self._connector(wanted)) else None
         candidates = [c for c in self.connectors.values() if cn.usable(c) and c.tag is None]
@@ -216,13 +221,13 @@ class SimCharger:
         chosen = (plugged or candidates or [None])[0]
         return chosen.id if chosen else None
 
-    def _on_authorize(self, connector_id: int, tag: str, answer: dict[str, Any]) -> None:
+    def on_authorize(self, connector_id: int, tag: str, answer: dict[str, Any]) -> None:
         status = answer.get("idTagInfo", {}).get("status", "Invalid")
         self.auth_cache[tag] = status
         if status == "Accepted":
-            self._authorized(connector_id, tag)
+            self.authorize_on(connector_id, tag)
 
-    def _authorized(self, connector_id: int, tag: str) -> None:
+    def authorize_on(self, connector_id: int, tag: str) -> None:
         c = self._connector(connector_id)
         if not cn.usable(c):
             return
@@ -320,10 +325,10 @@ class SimCharger:
         if self.spec.quirks.ignores_limit:
             return
         delay = self.spec.quirks.apply_delay_s
-        if delay <= 0 or self._nursery is None:
+        if delay <= 0 or self.nursery is None:
             self._apply(store)
         else:
-            self._nursery.start_soon(self._apply_later, store, delay)
+            self.nursery.start_soon(self._apply_later, store, delay)
 
     async def _apply_later(self, store: ProfileStore, delay_s: float) -> None:
         await self.clock.sleep(delay_s)
@@ -343,6 +348,7 @@ class SimCharger:
     def _advance(self, now: datetime) -> None:
         """Bring every EV to `now` under the limits in force, and report what changed."""
         limits = charger_limits(self.view(), now)
+        leaving = []
         for n, limit in limits.items():
             if n == 0:
                 continue
@@ -366,10 +372,11 @@ class SimCharger:
                     self.events.emit(EvDraw(now, self.id, n, draw.per_phase, round(draw.energy_wh, 3),
                                             state.status.value))  # fmt: skip
                 if state.status is ev.EvStatus.UNPLUGGED:
-                    del self.evs[n]  # booked up to now already; unplug's own advance must not see it again
-                    self.unplug(n)
+                    leaving.append(n)
                     continue
             self._report_status(n, now)
+        for n in leaving:
+            self._leave(n, now)
 
     def _report_status(self, n: int, now: datetime) -> None:
         c = self.connectors[n]
@@ -445,7 +452,7 @@ class SimCharger:
         if not keep and not self.connected:
             return
         self.outbox.append(Outgoing(action, payload, on_answer, keep))
-        self._outbox_ready.set()
+        self.outbox_ready.set()
 
     def boot_payload(self) -> dict[str, Any]:
         spec = self.spec
@@ -497,13 +504,13 @@ class SimCharger:
         task_status.started()
         while True:
             async with trio.open_nursery() as life:
-                self._nursery = life
+                self.nursery = life
                 life.start_soon(self.engine)
                 life.start_soon(run_link, self)
                 await self._reboot.wait()
                 await self._flush_before_reboot()
                 life.cancel_scope.cancel()
-            self._nursery = None
+            self.nursery = None
             self.connected = False
             self.lose_state()
             await self.clock.sleep(self.spec.boot_delay_s)

@@ -145,10 +145,10 @@ async def _heartbeat(charger: SimCharger) -> None:
 async def _sender(charger: SimCharger, conn: OcppConnection) -> None:
     while True:
         while not charger.outbox:
-            ready = charger._outbox_ready
+            ready = charger.outbox_ready
             await ready.wait()
-            if charger._outbox_ready is ready:
-                charger._outbox_ready = trio.Event()
+            if charger.outbox_ready is ready:
+                charger.outbox_ready = trio.Event()
         item = charger.outbox[0]
         await _send_one(charger, conn, item)
 

@@ -13,7 +13,7 @@ Every payload is validated against the OCPP 1.6 JSON schema on its way in (tests
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import event, given, settings
@@ -37,7 +37,18 @@ from balanz.charging.build import effective_amps
 from balanz.charging.sequences import default_amps, offer
 from balanz.charging.strategy import preferred_unit
 from balanz.config.schema import ProfilesConfig
-from balanz.profiles import Capabilities, Electrics, Purpose, RateUnit, end_transaction
+from balanz.profiles import (
+    Capabilities,
+    ChargingProfile,
+    ChargingSchedule,
+    Electrics,
+    Kind,
+    Purpose,
+    RateUnit,
+    SchedulePeriod,
+    end_transaction,
+    install,
+)
 from tests.charging.charger import FakeCharger, Quirks, adopt, run_steps, settle
 
 NOW = datetime(2025, 3, 4, 10, tzinfo=UTC)
@@ -52,7 +63,7 @@ class World:
     setup: ProfilesSetup
     plans: list[ConnectorPlan]
     probe_truthful: bool
-    notes: list[str] = field(default_factory=list)
+    foreign: bool = False
 
 
 @st.composite
@@ -83,6 +94,7 @@ def worlds(draw: st.DrawFn) -> World:
         idle_limit_a=draw(st.sampled_from([0, 0, 6])),
         station_cap=draw(st.sampled_from(["off", "charger_max"])),
         clear_before_set=draw(st.booleans()),
+        use_connector_zero=connectors == 1 and draw(st.booleans()),
     )
     plans = []
     for n in range(1, connectors + 1):
@@ -108,7 +120,41 @@ def worlds(draw: st.DrawFn) -> World:
         },
     )
     setup = ProfilesSetup(ChargerSetup(connectors, phases=phases, charger_max_a=32 * connectors), profiles)
-    return World(charger, probe, setup, plans, probe_kind == "truthful")
+    foreign = draw(st.booleans())
+    if foreign:
+        plant_foreign(charger, real_max)
+    return World(charger, probe, setup, plans, probe_kind == "truthful", foreign)
+
+
+def plant_foreign(charger: FakeCharger, level: int) -> None:
+    """P21: a previous CSMS / vendor app left a 32 A TxDefault on connector 0 and a 32 A TxProfile on every
+    running transaction, at the highest level the charger takes."""
+    unit = RateUnit.A if RateUnit.A in charger.caps.allowed_units else RateUnit.W
+    placed = [(0, foreign_profile(1, Purpose.TX_DEFAULT, level, None, unit))]
+    placed += [
+        (n, foreign_profile(50 + n, Purpose.TX, level, tx, unit)) for n, (tx, _) in charger.sessions.items()
+    ]
+    for connector_id, profile in placed:
+        change = install(charger.store, connector_id, profile, NOW, charger.transactions(), charger.caps)
+        assert change.status.value == "Accepted", change.reason
+        charger.store = change.store
+
+
+def foreign_profile(
+    profile_id: int, purpose: Purpose, level: int, transaction_id: int | None, unit: RateUnit
+) -> ChargingProfile:
+    return ChargingProfile(
+        id=profile_id,
+        stack_level=level,
+        purpose=purpose,
+        kind=Kind.ABSOLUTE,
+        transaction_id=transaction_id,
+        schedule=ChargingSchedule(
+            unit,
+            (SchedulePeriod(0, 32.0 if unit is RateUnit.A else 32.0 * 230 * 3),),
+            start_schedule=NOW - timedelta(days=1),
+        ),
+    )
 
 
 def controllable(world: World) -> bool:
@@ -161,8 +207,12 @@ def test_issue6_adoption_reboot_and_session_end_on_the_profile_engine(world: Wor
     event(f"floor {strategy.floor_a}, kind {strategy.kind.value}, unit {strategy.unit.value}")
     if charger.quirks.refuse_zero:
         assert strategy.floor_a == 6 or all(expected(strategy, world, p) > 0 for p in world.plans)
-    # (b) offers during transactions, idle limit elsewhere
-    assert_limits(world, strategy, world.plans)
+    # (b) offers during transactions, idle limit elsewhere — also over foreign profiles (P21), unless §5.3
+    # postponed their clean-up (ChargeProfileMaxStackLevel unknown while a session runs)
+    postponed = world.probe.max_stack_level is None and any(p.transaction_id for p in world.plans)
+    event(f"foreign {world.foreign}, clean-up postponed {postponed}")
+    if not (world.foreign and postponed):
+        assert_limits(world, strategy, world.plans)
 
     # (c) reboot forgets everything; plain re-assertion alone restores (b), never above what balanz holds
     charger.reboot()
@@ -176,6 +226,19 @@ def test_issue6_adoption_reboot_and_session_end_on_the_profile_engine(world: Wor
         elif step.purpose is Purpose.TX_DEFAULT and plan is not None:
             assert step.limit_a == effective_amps(strategy, default_amps(strategy, world.setup, plan))
     assert run_steps(charger, steps, NOW) is None
+    assert_limits(world, strategy, world.plans)
+    # …and the boot variant (foreign clean-up included: every clear now answers Unknown, harmlessly).
+    charger.reboot()
+    boot = reassert(
+        strategy,
+        world.setup,
+        world.plans,
+        NOW,
+        adoption=True,
+        may_clear_foreign=True,
+        max_stack_level=world.probe.max_stack_level,
+    )
+    assert run_steps(charger, boot, NOW) is None
     assert_limits(world, strategy, world.plans)
 
     # A later offer change during each live transaction lands exactly (0 A pauses, clear_before_set quirk);

@@ -1,14 +1,27 @@
 """Capability probing, profiles.md §4: the keys asked, the answer read, the ChangeConfiguration dialogue."""
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from balanz.charging import NOT_ANSWERED, PROBE_KEYS, ProbeResult, measurand_setup, parse_configuration
+from balanz.charging import (
+    NOT_ANSWERED,
+    PROBE_KEYS,
+    Ladder,
+    ProbeResult,
+    choose,
+    measurand_setup,
+    parse_configuration,
+)
 from balanz.charging.probe import engine_capabilities, probe_requests, probe_warnings
 from balanz.config.schema import ProfilesConfig
 from balanz.profiles import RateUnit
+from balanz.store import Store
 from balanz.wire.validation import validate
 
+T = datetime(2025, 3, 4, 10, tzinfo=UTC)
 SPEC_EXAMPLE = {
     "configurationKey": [
         {
@@ -255,3 +268,19 @@ def test_any_answer_shape_parses_without_raising_and_round_trips(answers: list[d
     assert ProbeResult.from_mapping(probe.to_mapping()) == probe
     assert probe.stack_level_bound >= 0
     assert probe.units
+
+
+def test_probe_and_strategy_survive_the_real_store(tmp_path: Path) -> None:
+    """What the shell stores after a probe (Store.save_capabilities) and after a working rung
+    (Store.save_strategy) comes back as the same ProbeResult, and as the first guess for the same model."""
+    probe = parse_configuration([SPEC_EXAMPLE])
+    with Store(tmp_path / "state.sqlite") as store:
+        store.save_capabilities("CP1", probe.to_mapping(), T, vendor="V", model="M", firmware_version="1.0")
+        store.save_strategy("CP1", "default/L0/Relative/W/floor6", T)
+        record = store.capabilities("CP1")
+        assert record is not None
+        assert ProbeResult.from_mapping(record.capabilities) == probe
+        learned = store.learned_strategy("V", "M", "1.0")
+    ladder = choose(probe, ProfilesConfig(), 2, learned=learned)
+    assert isinstance(ladder, Ladder)
+    assert ladder.current.text() == "default/L0/Relative/W/floor6"

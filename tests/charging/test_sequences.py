@@ -206,3 +206,43 @@ def test_profiles_7_verify_composite_only_when_configured_p23() -> None:
     assert [dict(s.payload) for s in steps] == [
         {"connectorId": n, "duration": 300, "chargingRateUnit": "A"} for n in (1, 2)
     ]
+
+
+def test_p21_default_only_clears_every_tx_profile_level() -> None:
+    """A foreign TxProfile at our level would shadow our TxDefault for a whole session."""
+    steps = foreign_clears(DEFAULT_ONLY, TWO, [], 1, NOW)
+    assert steps is not None
+    assert [dict(s.payload) for s in steps] == [
+        {"chargingProfilePurpose": "TxDefaultProfile", "stackLevel": 1},
+        {"chargingProfilePurpose": "TxProfile", "stackLevel": 0},
+        {"chargingProfilePurpose": "TxProfile", "stackLevel": 1},
+    ]
+
+
+def test_w3_per_connector_levels_clear_per_connector_and_the_template() -> None:
+    per = Strategy(per_connector_levels=True)
+    steps = foreign_clears(per, TWO, [], 1, NOW)
+    assert steps is not None
+    slots = [
+        (s.payload["chargingProfilePurpose"], s.payload.get("connectorId"), s.payload["stackLevel"])
+        for s in steps
+    ]
+    assert slots == [
+        ("TxDefaultProfile", 0, 0),
+        ("TxDefaultProfile", 0, 1),
+        ("TxDefaultProfile", 1, 1),  # connector 1 is ours at 0
+        ("TxDefaultProfile", 2, 0),  # connector 2 is ours at 1
+        ("TxProfile", 1, 1),
+        ("TxProfile", 2, 0),
+    ]
+    for step in steps:
+        validate(2, step.action.value, step.as_dict())
+
+
+def test_connector_zero_default_keeps_ours_and_clears_the_connector_slot() -> None:
+    zero = Strategy(default_on_zero=True)
+    steps = foreign_clears(zero, ProfilesSetup(ChargerSetup(1)), [], 0, NOW)
+    assert steps is not None
+    assert [dict(s.payload) for s in steps] == [
+        {"chargingProfilePurpose": "TxDefaultProfile", "stackLevel": 0, "connectorId": 1}
+    ]

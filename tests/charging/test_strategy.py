@@ -274,3 +274,18 @@ def test_p2_station_cap_refusal_keeps_the_rung_and_stops_sending_the_cap() -> No
     learned = choose(BOTH, DEFAULTS, 2, learned="tx/L0/Absolute/A/nocap")
     assert isinstance(learned, Ladder)
     assert learned.current.no_cap
+
+
+def test_r24_tx_profile_refused_after_boot_is_not_a_ladder_step_p6() -> None:
+    """After a reboot the charger usually ended the session; a refused TxProfile says nothing about it."""
+    ladder = ladder_of()
+    rejected = Answer(status="Rejected")
+    gone = on_answer(ladder, Purpose.TX, 9.0, rejected, DEFAULTS, transaction_may_be_gone=True)
+    assert gone.outcome is Outcome.TX_GONE
+    assert gone.state == ladder
+    # A TxDefault refusal at the same moment still is one, and without the flag the TxProfile too.
+    assert (
+        on_answer(ladder, Purpose.TX_DEFAULT, 0.0, rejected, DEFAULTS, transaction_may_be_gone=True).outcome
+        is Outcome.NEXT
+    )
+    assert on_answer(ladder, Purpose.TX, 9.0, rejected, DEFAULTS).outcome is Outcome.NEXT

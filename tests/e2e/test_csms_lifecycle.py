@@ -153,6 +153,8 @@ async def test_transaction_resumed_after_restart_times_out_if_charger_never_retu
     await trio.sleep(120)
     second = await start_daemon(nursery, config, clock)
     assert [t.transaction_id for t in second.csms.service.live_transactions()] == [tx]
-    await trio.sleep(3600 + 60)
+    await trio.sleep(3600 - 60)
+    assert second.store.sessions(SessionFilter()) == [], "the timeout counts from the restart"
+    await trio.sleep(3 * 60)
     (record,) = second.store.sessions(SessionFilter())
     assert (record.transaction_id, record.stop_reason, record.energy_wh) == (tx, "Timeout", 700)
