@@ -24,6 +24,7 @@ from balanz.sim.eventlog import EventLog
 from balanz.sim.spec import SimChargerSpec
 from balanz.sim.testcsms import ScriptedCsms, csms_config, scripted_server
 from balanz.wire import Registry
+from tests.e2e.test_tls import certificate  # noqa: F401  (self-signed certificate fixture, shared with e2e)
 
 T0 = datetime(2025, 3, 4, 18, 0, tzinfo=UTC)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,18 +79,10 @@ async def test_refused_tag_neither_starts_nor_energizes(
 
 
 async def test_wss_and_basic_auth_password(
-    nursery: trio.Nursery, clock: SimClock, events: EventLog, tmp_path: Path, autojump_clock: MockClock
-) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl command not available to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    nursery: trio.Nursery, clock: SimClock, events: EventLog, certificate: tuple[Path, Path],
+    autojump_clock: MockClock,
+) -> None:  # fmt: skip
+    cert, key = certificate
     credentials = InMemoryCredentials()
     credentials.set_password("CP1", "s3cret-password-16")
     csms = ScriptedCsms(now=clock.now)
