@@ -22,12 +22,14 @@ Evaluation API (all instants timezone-aware; ``tz`` is the site's ``ZoneInfo``):
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 logger = logging.getLogger(__name__)
@@ -90,8 +92,8 @@ class Schedule:
     """A validated schedule: ``week[m]`` is the index into ``slots`` of the slot at week minute ``m``."""
 
     slots: tuple[Slot, ...]
-    week: bytes
-    changes: tuple[int, ...]
+    week: bytes = field(repr=False)
+    changes: tuple[int, ...] = field(repr=False)
 
     @property
     def min_limit(self) -> int:
@@ -114,12 +116,15 @@ class Schedule:
         if not self.changes:
             return None
         local = _local(after, tz)
+        transitions = _offset_transitions(after, after + timedelta(days=8), tz)
+        if not transitions:
+            return self._next_change_fixed_offset(after, local)
         current = self.slot_at(after, tz).index
         monday = (local - timedelta(days=local.weekday())).replace(
             hour=0, minute=0, second=0, microsecond=0, tzinfo=None
         )
         naive_now = local.replace(tzinfo=None)
-        candidates: set[datetime] = set(_offset_transitions(after, after + timedelta(days=8), tz))
+        candidates: set[datetime] = set(transitions)
         for week in (-1, 0, 1):
             for minute in self.changes:
                 wall = monday + timedelta(minutes=minute + week * MINUTES_PER_WEEK)
@@ -131,6 +136,17 @@ class Schedule:
             if self.slot_at(candidate, tz).index != current:
                 return candidate
         return None
+
+    def _next_change_fixed_offset(self, after: datetime, local: datetime) -> datetime:
+        """The common case: no UTC offset change ahead, so wall-clock order is instant order."""
+        minute_of_week = local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute
+        position = bisect.bisect_right(self.changes, minute_of_week)
+        if position < len(self.changes):
+            delta = self.changes[position] - minute_of_week
+        else:
+            delta = self.changes[0] + MINUTES_PER_WEEK - minute_of_week
+        start_of_minute = local.replace(second=0, microsecond=0)
+        return (start_of_minute + timedelta(minutes=delta)).astimezone(after.tzinfo)
 
     def slots_during(self, start: datetime, end: datetime, tz: tzinfo) -> tuple[Slot, ...]:
         found = [self.slot_at(start, tz)]
@@ -150,18 +166,28 @@ def _local(instant: datetime, tz: tzinfo) -> datetime:
 
 
 def _offset_transitions(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
-    """Instants in ``(start, end]`` where the zone's UTC offset changes, to the second.
+    """Instants in ``(start, end]`` (at most 8 days) where the zone's UTC offset changes."""
+    first_day = math.floor(start.timestamp() / 86400)
+    found = _transitions_from_day(tz, first_day)
+    return [
+        datetime.fromtimestamp(ts, start.tzinfo) for ts in found if start.timestamp() < ts <= end.timestamp()
+    ]
+
+
+@functools.lru_cache(maxsize=256)
+def _transitions_from_day(tz: tzinfo, day: int) -> tuple[int, ...]:
+    """Offset changes during the 9 days from UTC day ``day``, as whole-second timestamps.
 
     Sampled every 6 hours and bisected on whole seconds: zones do not change their offset twice within
-    6 hours, and every zone in use changes on a whole second.
+    6 hours, and every zone in use changes on a whole second. Cached per day: every plan asks again.
     """
     found = []
-    step = timedelta(hours=6)
-    lo = start
+    lo = day * 86400
+    end = lo + 9 * 86400
     while lo < end:
-        hi = min(lo + step, end)
-        if lo.astimezone(tz).utcoffset() != hi.astimezone(tz).utcoffset():
-            a, b = math.floor(lo.timestamp()), math.ceil(hi.timestamp())
+        hi = lo + 6 * 3600
+        if datetime.fromtimestamp(lo, tz).utcoffset() != datetime.fromtimestamp(hi, tz).utcoffset():
+            a, b = lo, hi
             offset_a = datetime.fromtimestamp(a, tz).utcoffset()
             while b - a > 1:
                 mid = (a + b) // 2
@@ -169,9 +195,9 @@ def _offset_transitions(start: datetime, end: datetime, tz: tzinfo) -> list[date
                     a = mid
                 else:
                     b = mid
-            found.append(datetime.fromtimestamp(b, start.tzinfo))
+            found.append(b)
         lo = hi
-    return found
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -368,17 +394,30 @@ def _check_quota_pairs(
     return ordered if len(problems) == before else None
 
 
-def _slot_minutes(days: tuple[int, ...], span: tuple[int, int]) -> int:
+def _ranges(days: tuple[int, ...], span: tuple[int, int]) -> list[tuple[int, int]]:
+    """Week-minute ranges ``[first, last)`` a slot covers (a wrapping slot spills into the next day)."""
     start, end = span
-    bits = 0
+    ranges = []
     for day in days:
         base = day * MINUTES_PER_DAY
         if start <= end:
-            bits |= ((1 << (end + 1 - start)) - 1) << (base + start)
+            ranges.append((base + start, base + end + 1))
         else:
-            bits |= ((1 << (MINUTES_PER_DAY - start)) - 1) << (base + start)
+            ranges.append((base + start, base + MINUTES_PER_DAY))
             next_base = ((day + 1) % 7) * MINUTES_PER_DAY
-            bits |= ((1 << (end + 1)) - 1) << next_base
+            ranges.append((next_base, next_base + end + 1))
+    return ranges
+
+
+def _week_ranges(slot: Slot) -> list[tuple[int, int]]:
+    assert slot.span is not None
+    return _ranges(slot.days, slot.span)
+
+
+def _slot_minutes(days: tuple[int, ...], span: tuple[int, int]) -> int:
+    bits = 0
+    for first, last in _ranges(days, span):
+        bits |= ((1 << (last - first)) - 1) << first
     return bits
 
 
@@ -411,11 +450,13 @@ def _finish(parsed: list[_Parsed], problems: list[str]) -> Schedule:
     fill = defaults[0].slot.index - 1 if defaults else 0
     week = bytearray([fill]) * MINUTES_PER_WEEK
     for p in timed:
-        bits = p.minutes
-        for minute in range(MINUTES_PER_WEEK):
-            if bits >> minute & 1:
-                week[minute] = p.slot.index - 1
-    changes = tuple(m for m in range(MINUTES_PER_WEEK) if week[m] != week[m - 1])
+        for first, last in _week_ranges(p.slot):
+            week[first:last] = bytes([p.slot.index - 1]) * (last - first)
+    edges = {0}
+    for p in timed:
+        for first, last in _week_ranges(p.slot):
+            edges.update((first, last % MINUTES_PER_WEEK))
+    changes = tuple(sorted(m for m in edges if week[m] != week[m - 1]))
     return Schedule(tuple(p.slot for p in parsed), bytes(week), changes)
 
 

@@ -35,8 +35,9 @@ def socket_path(config_file: str | None, explicit: str | None) -> str:
         try:
             config = load_config(config_file).config
         except ConfigError as exc:
+            errors = "\n".join(str(p) for p in exc.problems if p.is_error) or str(exc)
             raise SocketPathError(
-                f"{config_file}: cannot find the socket, the configuration has errors:\n{exc}"
+                f"cannot find the socket, the configuration has errors:\n{errors}"
             ) from None
         except OSError as exc:
             raise SocketPathError(f"{config_file}: {exc.strerror or exc}") from None

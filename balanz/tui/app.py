@@ -32,6 +32,7 @@ from balanz.tui.dialogs import ConfirmScreen, HelpScreen
 from balanz.tui.events import EventLog
 from balanz.tui.groups import GroupsPanel
 from balanz.tui.header import SiteHeader
+from balanz.tui.sessions import SessionsScreen
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class MonitorApp(App[int]):
         Binding("x", "stop", "Stop"),
         Binding("r", "reset", "Reset"),
         Binding("d", "toggle_detail", "Detail"),
+        Binding("h", "sessions", "History", show=False),
         Binding("e", "toggle_events", "Events", show=False),
     ]
 
@@ -284,6 +286,11 @@ class MonitorApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_sessions(self) -> None:
+        charger, _ = self._target()
+        if charger is not None:
+            self.push_screen(SessionsScreen(self.client, charger.id, charger.name))
 
     def action_priority(self, step: int) -> None:
         charger, connector = self._target()

@@ -58,6 +58,7 @@ HELP = """\
   g              suspend or resume the connector's group
   x              stop the session (asks first)
   r              soft-reset the charger (asks first)
+  h              session history of the charger
   d              show or hide the detail pane
   e              show or hide the event log
   ?              this help

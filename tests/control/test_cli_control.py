@@ -99,3 +99,57 @@ def test_socket_defaults_to_balanz_sock_next_to_the_store():
     assert configured_socket("", "/var/lib/balanz/balanz.sqlite", None) == "/var/lib/balanz/balanz.sock"
     assert configured_socket("run/ctl.sock", "x", "/etc/balanz/balanz.toml") == "/etc/balanz/run/ctl.sock"
     assert configured_socket("/run/b.sock", "x", "/etc/balanz/balanz.toml") == "/run/b.sock"
+
+
+def test_monitor_status_and_ctl_parse_their_socket_and_config_flags():
+    from balanz.cli import build_parser
+
+    args = build_parser().parse_args(["monitor", "--socket", "/tmp/x.sock"])
+    assert (args.socket, args.config) == ("/tmp/x.sock", None)
+    args = build_parser().parse_args(["status", "-c", "site.toml", "--json"])
+    assert (args.config, args.json, args.socket) == ("site.toml", True, None)
+    args = build_parser().parse_args(["ctl", "--socket", "s", "tag", "add", "X", "--priority", "3"])
+    assert args.words == ["tag", "add", "X", "--priority", "3"]
+
+
+def test_ctl_help_lists_every_command(capsys):
+    from balanz.cli import main
+
+    assert main(["ctl", "help"]) == 0
+    out = capsys.readouterr().out
+    assert "set-priority <charger> <connector> <priority>" in out
+    assert "remote-stop <charger> [connector] [--transaction-id int]" in out
+
+
+def test_status_finds_the_socket_through_the_configuration(tmp_path):
+    async def scenario(daemon):
+        config = tmp_path / "site.toml"
+        config.write_text(f'[monitor]\nsocket = "{daemon.path}"\n', encoding="utf-8")
+        code, out, err = await balanz("status", "-c", str(config), "--json")
+        assert (code, err) == (0, "")
+        assert json.loads(out)["site"]["name"] == "Harbour Office"
+
+    run(scenario)
+
+
+def test_an_empty_monitor_socket_means_balanz_sock_next_to_the_store(tmp_path):
+    async def main():
+        config = tmp_path / "site.toml"
+        config.write_text('[store]\npath = "data/b.sqlite"\n', encoding="utf-8")
+        code, _, err = await balanz("status", "-c", str(config))
+        assert code == 1
+        assert f"cannot reach the daemon at {tmp_path / 'data' / 'balanz.sock'}" in err
+
+    asyncio.run(main())
+
+
+def test_a_broken_configuration_is_reported_with_every_error(tmp_path):
+    async def main():
+        config = tmp_path / "site.toml"
+        config.write_text("[monitor]\nsocket = 5\n[nonsense]\n", encoding="utf-8")
+        code, _, err = await balanz("ctl", "-c", str(config), "status")
+        assert code == 2
+        assert err.startswith("balanz ctl: cannot find the socket, the configuration has errors:\n")
+        assert len(err.strip().splitlines()) >= 3
+
+    asyncio.run(main())

@@ -14,8 +14,7 @@ from tests.control.strategies import snapshots
 from tests.tui.sites import load_site
 
 
-@settings(max_examples=300)
-@given(snapshots, snapshots)
+@given(snapshots, snapshots)  # the suite's profile: 200 examples, 20,000 in `make soak`
 def test_apply_of_diff_gives_the_new_snapshot(a, b):
     assert apply(a, diff(a, b)) == b
 

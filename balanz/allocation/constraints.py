@@ -1,0 +1,187 @@
+"""The constraint set of one run (R5, R7, R8, R22-external, R26) as flat counters.
+
+Every constraint is "the sum over some connectors of their amperes ≤ a limit". Each becomes a counter
+with a ``limit``; each connector gets the list of counters it draws on (per group on its path, per slot
+in the look-ahead window, per quota it falls under, per supply phase it loads). Granting ``x`` A to a
+connector then costs one subtraction per counter, and checking a grant is a ``min`` over its counters —
+the data layout that keeps a pass over 10,000 connectors cheap. Connectors with the same group, priority
+and phases share one list.
+
+Quotas (R7): for a slot with thresholds ``p_1 < … < p_k`` and amperes ``A_1 ≤ … ≤ A_k``:
+- cumulative: a connector of band ``b`` draws on quotas ``b … k-1`` and on the slot total ``A_k``;
+- band: on quota ``b`` and on the total.
+A connector below the lowest threshold draws only on the total and is *forbidden* (gets nothing) while
+that slot is in the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from balanz.allocation.model import Group, Params, Site
+from balanz.allocation.state import State
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One limit in force during the window: a schedule slot or an external limit (quotas = total only)."""
+
+    group: str
+    name: str
+    quotas: tuple[tuple[int, int], ...]
+
+
+@dataclass(slots=True)
+class Counters:
+    """Counters of one window. ``limit`` is the physical limit; ``headroom`` what grants must keep free."""
+
+    rules: dict[str, tuple[Rule, ...]]
+    mode: str
+    limit: list[int] = field(default_factory=list)
+    headroom: list[int] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    memo: dict[tuple[object, ...], tuple[tuple[int, ...], bool]] = field(default_factory=dict)
+
+    def counter(self, ident: tuple[object, ...], limit: int, headroom: int, label: str) -> int:
+        found = self.index.get(ident)
+        if found is None:
+            found = len(self.limit)
+            self.index[ident] = found
+            self.limit.append(limit)
+            self.headroom.append(headroom)
+            self.labels.append(label)
+        return found
+
+    def members(
+        self,
+        site: Site,
+        group_id: str,
+        charger_id: str,
+        charger_max: int | None,
+        priority: int,
+        phases: tuple[int, ...],
+    ) -> tuple[tuple[int, ...], bool]:
+        """Counters a connector draws on, and whether some slot in the window forbids it any current."""
+        memo_key = (group_id, charger_id if charger_max is not None else "", priority, phases)
+        found = self.memo.get(memo_key)
+        if found is not None:
+            return found
+        ids: list[int] = []
+        forbidden = False
+        for gid in site.paths[group_id]:
+            group = site.group_by_id[gid]
+            for number, rule in enumerate(self.rules.get(gid, ())):
+                forbidden |= self._rule_members(group, number, rule, priority, phases, ids)
+        if charger_max is not None:
+            for phase in phases:
+                ids.append(
+                    self.counter(
+                        ("charger", charger_id, phase), charger_max, 0, f"charger {charger_id} L{phase + 1}"
+                    )
+                )
+        result = (tuple(ids), forbidden)
+        self.memo[memo_key] = result
+        return result
+
+    def _rule_members(
+        self, group: Group, number: int, rule: Rule, priority: int, phases: tuple[int, ...], ids: list[int]
+    ) -> bool:
+        quotas = rule.quotas
+        k = len(quotas)
+        band = None
+        for i, (threshold, _amps) in enumerate(quotas):
+            if threshold <= priority:
+                band = i
+        headroom = math.ceil(group.headroom_a - 1e-9)
+        for phase in phases:
+            suffix = f" L{phase + 1}" if len(phases) < 3 or phase else ""
+            total = quotas[-1][1]
+            ids.append(
+                self.counter(
+                    (group.id, number, phase, "total"),
+                    total,
+                    headroom,
+                    f"{group.id} {rule.name} total{suffix}",
+                )
+            )
+            if band is None:
+                continue
+            if self.mode == "cumulative":
+                quota_range = range(band, k - 1)
+            else:
+                quota_range = range(band, band + 1) if band < k - 1 else range(0)
+            for j in quota_range:
+                threshold, amps = quotas[j]
+                ids.append(
+                    self.counter(
+                        (group.id, number, phase, j),
+                        amps,
+                        headroom,
+                        f"{group.id} {rule.name} priority {threshold}+ quota{suffix}",
+                    )
+                )
+        return band is None
+
+
+def window_rules(
+    site: Site, state: State, params: Params, start: datetime, end: datetime
+) -> dict[str, tuple[Rule, ...]]:
+    """Per constraining group, every limit in force at some instant of ``[start, end]`` (R5)."""
+    rules: dict[str, tuple[Rule, ...]] = {}
+    for group in site.groups:
+        found: list[Rule] = []
+        if group.schedule is not None:
+            for slot in group.schedule.slots_during(start, end, site.tz):
+                found.append(Rule(group.id, f'slot {slot.index} "{slot.text}"', slot.quotas))
+        if group.external_fallback_a is not None:
+            found.extend(_external_rules(group, state, start, end))
+        if found:
+            rules[group.id] = tuple(found)
+    return rules
+
+
+def _external_rules(group: Group, state: State, start: datetime, end: datetime) -> list[Rule]:
+    external = state.group(group.id).external
+    fallback = Rule(
+        group.id, f"external fallback {group.external_fallback_a} A", ((0, group.external_fallback_a or 0),)
+    )
+    if external is None or external.valid_until <= start:
+        return [fallback]
+    live = Rule(group.id, f"external limit {external.amps} A", ((0, external.amps),))
+    return [live, fallback] if external.valid_until <= end else [live]
+
+
+def rules_at(site: Site, state: State, params: Params, instant: datetime) -> dict[str, tuple[Rule, ...]]:
+    """The limits in force at exactly one instant (the checker's view of invariants S and Q)."""
+    return window_rules(site, state, params, instant, instant)
+
+
+def next_limit_change(site: Site, state: State, params: Params, now: datetime) -> datetime | None:
+    """When the window next gains a limit: the earliest schedule boundary or external deadline − lead."""
+    lead = timedelta(seconds=params.schedule_lead_s)
+    earliest: datetime | None = None
+    for group in site.groups:
+        candidates = []
+        if group.schedule is not None:
+            boundary = group.schedule.next_boundary(now + lead, site.tz)
+            if boundary is not None:
+                candidates.append(boundary - lead)
+            # the slot leaving the window also changes the constraint set: its end is a boundary after now
+            leaving = group.schedule.next_boundary(now, site.tz)
+            if leaving is not None:
+                candidates.append(leaving)
+        if group.external_fallback_a is not None:
+            external = state.group(group.id).external
+            if external is not None and external.valid_until > now:
+                candidates.append(external.valid_until - lead)
+                candidates.append(external.valid_until)
+        for candidate in candidates:
+            if candidate > now and (earliest is None or candidate < earliest):
+                earliest = candidate
+    return earliest

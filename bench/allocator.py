@@ -1,0 +1,120 @@
+"""Allocator speed: one full pass over 10,000 connectors in 200 groups nested 3 deep, and the pass after
+one event. Prints figures (median of 50); docs/benchmarks.md records them. Not a test.
+
+Site: 8 roots (feeders, constant 2,000 A), each with 4 areas (RR1-like three-threshold schedules that
+change during the day), each with 5 car parks (constant 240 A), 50 connectors per car park: 8 + 32 +
+160 = 200 groups, 160 × 62.5 ≈ 10,000 connectors, a third 1-phase, priorities 1/3/5, phase-aware
+accounting, every connector in a charging session with usage samples.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import statistics
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from balanz.allocation import events
+from balanz.allocation.model import Charger, Connector, Group, Params, Site
+from balanz.allocation.planner import plan
+from balanz.allocation.schedule import parse_schedule
+from balanz.allocation.state import ChargerState, ConnectorState, Sample, Session, State
+
+TZ = ZoneInfo("Europe/Copenhagen")
+NOW = datetime(2026, 5, 5, 8, 0, tzinfo=UTC)  # 10:00 in Copenhagen; the core keeps instants in UTC
+AREA = "00:00-05:59>0=600;06:00-16:59>0=200:3=400:5=600;17:00-20:59>0=0:5=600;21:00-23:59>0=400:5=600"
+RUNS = 50
+
+
+def build() -> tuple[Site, State, Params]:
+    rnd = random.Random(1)
+    groups, chargers = [], []
+    connectors: dict = {}
+    charger_states: dict = {}
+    count = 0
+    for r in range(8):
+        root = f"feeder{r}"
+        groups.append(Group(root, schedule=parse_schedule("2000")))
+        for a in range(4):
+            area = f"{root}.area{a}"
+            groups.append(Group(area, parent=root, schedule=parse_schedule(AREA)))
+            for p in range(5):
+                park = f"{area}.park{p}"
+                groups.append(Group(park, parent=area, schedule=parse_schedule("240")))
+                for c in range(63 if (r + a + p) % 2 else 62):
+                    cid = f"{park}.cp{c}"
+                    phases = 1 if c % 3 == 0 else 3
+                    connector = Connector(cid, 1, 32, None, phases, (c % 3, (c + 1) % 3, (c + 2) % 3))
+                    chargers.append(Charger(cid, park, (connector,), priority=rnd.choice((1, 3, 5))))
+                    charger_states[cid] = ChargerState(connected=True, since=NOW - timedelta(hours=2))
+                    acked = rnd.choice((0, 6, 8, 10, 16))
+                    samples = tuple(
+                        Sample(NOW - timedelta(seconds=30 * i), (acked - 0.3,) * 3) for i in range(5, 0, -1)
+                    )
+                    session = Session(count, NOW - timedelta(hours=1), 0.0, rnd.uniform(0, 20000))
+                    connectors[connector.key] = ConnectorState(
+                        status="Charging" if acked else "SuspendedEVSE",
+                        session=session,
+                        acked=acked,
+                        changed_at=NOW - timedelta(seconds=rnd.randrange(30, 400)),
+                        samples=samples,
+                    )
+                    count += 1
+    site = Site(tuple(groups), tuple(chargers), {}, TZ)
+    state = State(NOW - timedelta(hours=3), connectors, charger_states, {})
+    return site, state, Params(phase_aware=True)
+
+
+def median_ms(function) -> float:
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    site, state, params = build()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
+    print(f"site: {len(site.groups)} groups, {len(site.controlled)} connectors")
+    first = plan(site, state, params, NOW)
+    counts = (len(first.reductions), len(first.increases), len(first.pending))
+    print("first plan: {} reductions, {} increases, {} pending".format(*counts))
+    full = median_ms(lambda: plan(site, state, params, NOW))
+    print(f"full pass: median {full:.1f} ms over {RUNS} runs")
+
+    # settle: the shell sends every change and the chargers accept, until the plan is quiet
+    now, settled, last = NOW, first.state, first
+    for _ in range(6):
+        for change in (*last.reductions, *last.increases):
+            settled = events.offer_sent(settled, change.key, change.value, now)
+            settled = events.offer_accepted(settled, change.key, change.value, now, params)
+        now += timedelta(seconds=10)
+        last = plan(site, settled, params, now, last)
+        settled = last.state
+    counts = (len(last.reductions), len(last.increases), len(last.pending))
+    print("settled plan: {} reductions, {} increases, {} pending".format(*counts))
+    steady = median_ms(lambda: plan(site, settled, params, now))
+    print(f"full pass, settled site: median {steady:.1f} ms over {RUNS} runs")
+    first = last
+    key = site.controlled[len(site.controlled) // 2]
+    later = now + timedelta(seconds=1)
+    after_meter = events.meter_values(settled, key, later, (9.7, 9.7, 9.7), params, 5000.0)
+    incremental_full = median_ms(lambda: plan(site, after_meter, params, later))
+    print(f"full pass after one MeterValues event: median {incremental_full:.1f} ms over {RUNS} runs")
+    incremental = median_ms(lambda: plan(site, after_meter, params, later, first))
+    print(f"incremental pass after one MeterValues event: median {incremental:.1f} ms over {RUNS} runs")
+    cs = settled.connector(key)
+    arrived = replace(settled, connectors={**settled.connectors, key: replace(cs, acked=0, session=None)})
+    arrived = events.transaction_started(arrived, site, key, 99, later, 0.0, None)
+    arrival = median_ms(lambda: plan(site, arrived, params, later, first))
+    print(f"incremental pass after one arrival: median {arrival:.1f} ms over {RUNS} runs")
+
+
+if __name__ == "__main__":
+    main()
