@@ -391,7 +391,7 @@ def test_cli_plays_a_scenario_against_balanz_run(tmp_path: Path) -> None:
                     "--url",
                     f"ws://127.0.0.1:{port}/",
                     "--speed",
-                    "20",
+                    "60",
                     "--log",
                     str(log),
                     "--every",
