@@ -6,7 +6,8 @@ status changes, rejections, lost answers, slot changes (schedules change every f
 simulated hour), external-limit changes, operator suspensions and overrides, disconnects and reboots.
 
 Properties checked after every run of the shell loop:
-- the incremental plan (``previous=``) equals a full plan, run after run (in the first property);
+- the incremental plan (``previous=``) equals a full plan, run after run (a third of the examples of the
+  first property);
 - a plan's sends never make any S/Q constraint worse over the look-ahead window (``window_violations``
   before vs after sending) — for every event sequence, including the ones balanz cannot control;
 - in well-behaved sequences (chargers answer Accepted within 2 s, EVs draw at most their offer,
@@ -155,7 +156,8 @@ class Driver:
             for field in ("targets", "wants", "reductions", "increases", "pending", "pinned", "next_instant"):
                 assert getattr(result, field) == getattr(full, field), f"incremental plan differs in {field}"
         self.previous = result
-        if result.wants:
+        minimum = params.min_allocation_a
+        if any(result.targets[key] < want and want >= minimum for key, want in result.wants.items()):
             check_utilisation(site, self.state, params, result)
         sends = (*result.reductions, *result.increases)
         before = excesses(window_violations(site, result.state, params, now)) if sends else {}
@@ -207,7 +209,6 @@ class Driver:
                     )
             self.run()
         self.now = max(self.now, target)
-        self.check_now()
 
     def follow_status(self, key) -> State:
         cs = self.state.connector(key)
@@ -293,17 +294,11 @@ def scenarios(draw, well_behaved: bool):
     scale = draw(st.integers(0, 1000)) / 1000
     n_groups = 1 + int(49 * scale**14) + draw(st.integers(0, 3))
     n_connectors = 1 + int(499 * scale**14) + draw(st.integers(0, 6))
-    n_events = max(2, int(draw(st.integers(3, 16)) / (1 + n_connectors / 20)))
+    n_events = max(2, int(draw(st.integers(3, 12)) / (1 + n_connectors / 10)))
     seed = draw(st.integers(0, 2**32))
-    ops = [
-        (
-            draw(st.integers(0, 240)),
-            draw(st.sampled_from(KINDS)),
-            draw(st.integers(0, 10_000)),
-            draw(st.integers(0, 40)),
-        )
-        for _ in range(n_events)
-    ]
+    # the events come from the seed too: drawing four values per event through Hypothesis cost a fifth of
+    # the budget; sizes, seed and parameters still shrink
+    ops = n_events
     params = Params(
         quota_mode=draw(st.sampled_from(("cumulative", "band"))),
         phase_aware=draw(st.booleans()),
@@ -316,8 +311,11 @@ def drive(scenario, well_behaved: bool) -> None:
     seed, n_groups, n_connectors, params, ops = scenario
     rnd = random.Random(seed)
     site = build_site(rnd, n_groups, n_connectors, well_behaved)
-    driver = Driver(site, params, rnd, well_behaved, compare_full=not well_behaved)
-    for dt, kind, pick, value in ops:
+    driver = Driver(site, params, rnd, well_behaved, compare_full=not well_behaved and seed % 3 == 0)
+    events_rnd = random.Random(seed ^ 0x5EED)
+    for _ in range(ops):
+        dt, kind = events_rnd.randrange(0, 241), events_rnd.choice(KINDS)
+        pick, value = events_rnd.randrange(0, 10_001), events_rnd.randrange(0, 41)
         driver.advance(driver.now + timedelta(seconds=dt))
         driver.event(kind, pick, value)
         driver.run()
