@@ -7,7 +7,6 @@ and one dependency fewer matters for a daemon installed on site controllers.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 
 from balanz import __version__
@@ -23,17 +22,6 @@ def _add_config_flag(parser: argparse.ArgumentParser, *, required: bool = False)
         required=required,
         help="site configuration (TOML); without it the built-in default configuration is used",
     )
-
-
-def _not_yet(issue: int) -> Handler:
-    def handler(args: argparse.Namespace) -> int:
-        print(
-            f"balanz {args.command}: not available in this version yet (tracked as issue {issue})",
-            file=sys.stderr,
-        )
-        return 2
-
-    return handler
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -70,6 +58,12 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     from balanz.control.commands import ctl
 
     return ctl(args)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from balanz.sim.commands import simulate
+
+    return simulate(args)
 
 
 def _add_control_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -138,9 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(handler=_cmd_import_csv)
 
     _add_control_parsers(sub)
-    simulate = sub.add_parser("simulate", help="simulated chargers and cars for rehearsing a site")
-    _add_config_flag(simulate)
-    simulate.set_defaults(handler=_not_yet(4))
+    from balanz.sim.commands import add_simulate_parser
+
+    add_simulate_parser(sub, _add_config_flag, _cmd_simulate)
 
     from balanz.store.commands import add_sessions_parser
 

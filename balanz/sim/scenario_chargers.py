@@ -23,14 +23,8 @@ from balanz.sim.quirks import Quirk, Quirks, parse_quirks
 
 logger = logging.getLogger(__name__)
 
-FEATURE_PROFILES = (
-    "Core",
-    "FirmwareManagement",
-    "LocalAuthListManagement",
-    "Reservation",
-    "SmartCharging",
-    "RemoteTrigger",
-)
+FEATURE_PROFILES = ("Core", "FirmwareManagement", "SmartCharging", "RemoteTrigger")
+"""The feature profiles the simulated charger implements (actions.py); it advertises no others."""
 RATE_UNITS = ("Current", "Power", "Current,Power", "Power,Current")
 MEASURAND_KEYS = (
     "MeterValuesSampledData",

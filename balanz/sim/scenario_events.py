@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -74,6 +74,19 @@ class EvDefaults:
     wanted_kwh: float = EvSpec.target_wh / 1000
     taper_from: float = EvSpec.taper_from
     gives_up: bool = EvSpec.gives_up_without_offer
+
+    def car(self) -> EvSpec:
+        """The default car with no times of its own (the console's ``plug``, an arrival before its keys)."""
+        return EvSpec(
+            max_current_a=float(self.max_current_a),
+            phases=self.phases,
+            min_current_a=float(self.min_current_a),
+            draw_margin_a=float(self.draw_margin_a),
+            voltage_v=float(self.voltage_v),
+            target_wh=float(self.wanted_kwh) * 1000,
+            taper_from=float(self.taper_from),
+            gives_up_without_offer=self.gives_up,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,15 +370,5 @@ def _ev(
     if start is not None and leave is not None and leave <= start:
         rep.error(key("leave"), f'the car at "{charger}" leaves before its delayed start', leave.isoformat())
         return None
-    return EvSpec(
-        max_current_a=float(pick("max_current_a")),
-        phases=pick("phases"),
-        min_current_a=float(pick("min_current_a")),
-        draw_margin_a=float(pick("draw_margin_a")),
-        voltage_v=float(pick("voltage_v")),
-        target_wh=float(pick("wanted_kwh")) * 1000,
-        taper_from=float(pick("taper_from")),
-        start_at=moments["start"],
-        gives_up_without_offer=pick("gives_up"),
-        leave_at=moments["leave"],
-    )
+    own = {name: pick(name) for name in EvDefaults.__dataclass_fields__}
+    return replace(EvDefaults(**own).car(), start_at=moments["start"], leave_at=moments["leave"])
