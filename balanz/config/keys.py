@@ -124,17 +124,7 @@ READ_VIA_HELPER: dict[str, str] = {
 
 # Supported keys whose reader is in a branch not merged into main yet (branch: where it reads the key). The
 # guard test fails once such a key is read in this tree, so that the entry is deleted when its branch lands.
-IN_FLIGHT_READERS: dict[str, str] = {
-    "allocator.debounce_s": "shell: balanz/charging/allocator_task.py",
-    "allocator.default_max_allocation_a": "shell: balanz/charging/site_model.py",
-    "allocator.run_interval_s": "shell: balanz/charging/allocator_task.py",
-    "charger.phase_map": "shell: balanz/charging/site_model.py",
-    "group.max_allocation": "shell: balanz/charging/site_model.py (group_schedule)",
-    "group.slot": "shell: balanz/charging/site_model.py (group_schedule)",
-    "group.slot.days": "shell: balanz/charging/site_model.py (group_schedule)",
-    "group.slot.quotas": "shell: balanz/charging/site_model.py (group_schedule)",
-    "group.slot.time": "shell: balanz/charging/site_model.py (group_schedule)",
-}
+IN_FLIGHT_READERS: dict[str, str] = {}
 
 SETTINGS_SECTIONS = (
     "mode",
