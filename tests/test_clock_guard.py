@@ -104,3 +104,19 @@ async def test_parametrized_cases_all_run_on_virtual_time(case: str) -> None:
 @pytest.mark.real_clock(reason="proves the opt-out: this test must see trio's default clock")
 async def test_real_clock_marker_opts_out() -> None:
     assert not isinstance(running_clock(), MockClock)
+
+
+class MarkedWithoutReason:
+    nodeid = "tests/test_x.py::test_x"
+
+    def get_closest_marker(self, name: str) -> pytest.Mark | None:
+        return pytest.mark.real_clock().mark if name == "real_clock" else None
+
+
+def test_real_clock_without_a_reason_is_refused_at_collection() -> None:
+    from tests.conftest import pytest_collection_modifyitems
+
+    with pytest.raises(
+        pytest.UsageError, match=r"tests/test_x\.py::test_x: @pytest.mark.real_clock needs reason="
+    ):
+        pytest_collection_modifyitems([MarkedWithoutReason()])
