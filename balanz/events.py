@@ -15,7 +15,7 @@ from datetime import datetime
 import trio
 
 from balanz.csms.meter_values import ConnectorMeter, MeterSample
-from balanz.csms.sessions import LiveTransaction, SessionRecord
+from balanz.sessions import LiveTransaction, SessionRecord
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from ocpp.exceptions import InternalError
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config, TagConfig
 from balanz.csms.meter_values import ConnectorMeter, MeterSettings, Stamped
-from balanz.csms.sessions import LiveTransaction, SessionRecord
 from balanz.csms.status import ConnectorStatus
 from balanz.events import ChargerConnected, ChargerDisconnected, EventBus, TransactionStopped
+from balanz.sessions import LiveTransaction, SessionRecord
 from balanz.store import AuditEvent, RetryPolicy, RuntimeCharger, RuntimeState, Store, StoreUnavailable
 from balanz.store.tags import tag_view
 from balanz.wire import OcppConnection

@@ -1,4 +1,6 @@
-"""Live transactions and session records (model.md §5.2): the data and how a session is summarised.
+"""Live transactions and session records (model.md §5.2): how a session is summarised.
+
+The record types themselves are in `balanz.sessions`, shared with the store.
 
 A live transaction is persisted on every change so a restart resumes it; a session record is
 append-only and written durably before the charger gets its answer. Energy is register − meter start;
@@ -11,79 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from balanz.csms.meter_values import MeterSample
+from balanz.sessions import HistoryEntry, LiveTransaction, SessionRecord, energy_flags
 
 logger = logging.getLogger(__name__)
-
-IMPLAUSIBLE_ENERGY_WH = 500_000.0
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One point of a session's history: an implemented offer, a measured usage, or both."""
-
-    t: datetime
-    offered_a: float | None = None
-    usage_a: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LiveTransaction:
-    charger_id: str
-    connector_id: int
-    transaction_id: int
-    id_tag: str
-    start_time: datetime
-    received_at: datetime
-    meter_start_wh: float | None
-    user_name: str = ""
-    parent_id_tag: str | None = None
-    priority: int | None = None
-    priority_source: str = "default"
-    last_register_wh: float | None = None
-    last_seen: datetime | None = None
-    end_register_wh: float | None = None
-    history: tuple[HistoryEntry, ...] = ()
-    flags: frozenset[str] = frozenset()
-
-    @property
-    def energy_wh(self) -> float | None:
-        if self.meter_start_wh is None or self.last_register_wh is None:
-            return None
-        return self.last_register_wh - self.meter_start_wh
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """The append-only session record of model.md §5.2 (alias and group are filled in by the shell)."""
-
-    session_id: str
-    charger_id: str
-    connector_id: int
-    transaction_id: int
-    id_tag: str
-    user_name: str
-    parent_id_tag: str | None
-    stop_id_tag: str | None
-    start_time: datetime
-    end_time: datetime
-    duration_s: float
-    meter_start_wh: float | None
-    meter_stop_wh: float | None
-    energy_wh: float | None
-    stop_reason: str
-    priority: int | None
-    priority_source: str
-    max_offer_a: float | None
-    mean_usage_a: float | None
-    max_usage_a: float | None
-    history: tuple[HistoryEntry, ...]
-    flags: frozenset[str] = frozenset()
-    alias: str | None = None
-    group_id: str | None = None
 
 
 def session_id(charger_id: str, connector_id: int, transaction_id: int, start: datetime) -> str:
@@ -158,8 +94,8 @@ def close_transaction(
     flags = set(tx.flags) | set(extra_flags)
     if tx.meter_start_wh is None:
         flags.add("partial")
-    energy, energy_flags = _energy_flags(tx.meter_start_wh, meter_stop_wh)
-    flags |= energy_flags
+    energy, energy_flag_set = energy_flags(tx.meter_start_wh, meter_stop_wh)
+    flags |= energy_flag_set
     mean, peak = _usage_summary(tx.history, end_time)
     offers = [h.offered_a for h in tx.history if h.offered_a is not None]
     return SessionRecord(
@@ -193,35 +129,6 @@ def supersede(old: LiveTransaction, fallback_end: datetime) -> SessionRecord:
     stop = old.last_register_wh if old.last_register_wh is not None else old.meter_start_wh
     return close_transaction(
         old, end_time=old.last_seen or fallback_end, meter_stop_wh=stop, reason="Superseded"
-    )
-
-
-def _energy_flags(meter_start_wh: float | None, meter_stop_wh: float | None) -> tuple[float | None, set[str]]:
-    if meter_start_wh is None or meter_stop_wh is None:
-        return None, set()
-    energy = meter_stop_wh - meter_start_wh
-    return energy, (set() if 0 <= energy <= IMPLAUSIBLE_ENERGY_WH else {"implausible_energy"})
-
-
-def amend_record(
-    old: SessionRecord,
-    *,
-    end_time: datetime,
-    meter_stop_wh: float | None,
-    reason: str | None = None,
-    stop_id_tag: str | None = None,
-) -> SessionRecord:
-    """A closed record corrected by what the charger said later (flag ``amended``); None keeps a field."""
-    energy, flags = _energy_flags(old.meter_start_wh, meter_stop_wh)
-    return replace(
-        old,
-        end_time=end_time,
-        duration_s=max((end_time - old.start_time).total_seconds(), 0.0),
-        meter_stop_wh=meter_stop_wh,
-        energy_wh=energy,
-        stop_reason=reason if reason is not None else old.stop_reason,
-        stop_id_tag=stop_id_tag if stop_id_tag is not None else old.stop_id_tag,
-        flags=(old.flags - {"implausible_energy"}) | flags | {"amended"},
     )
 
 

@@ -21,10 +21,10 @@ from ocpp.v16.enums import Action
 
 from balanz.csms.meter_values import apply_samples, read_meter_values
 from balanz.csms.service import CsmsService
-from balanz.csms.sessions import SessionRecord
 from balanz.csms.tags import authorize
 from balanz.csms.transactions import decide_meter_values, decide_start, decide_stop
 from balanz.events import MeterUpdated, TransactionStarted
+from balanz.sessions import SessionRecord
 from balanz.store import StoreUnavailable
 from balanz.store.tags import RuntimeTag, TagChange
 from balanz.wire import OcppConnection, Registry

@@ -35,16 +35,9 @@ from balanz.csms.meter_values import (
     parse_transaction_data,
     summarize,
 )
-from balanz.csms.sessions import (
-    LiveTransaction,
-    SessionRecord,
-    amend_record,
-    apply_meter,
-    close_transaction,
-    supersede,
-    synthesized_transaction,
-)
+from balanz.csms.sessions import apply_meter, close_transaction, supersede, synthesized_transaction
 from balanz.csms.tags import ACCEPTED, DEFAULT_CSMS, AuthDecision, normalize_id_tag
+from balanz.sessions import LiveTransaction, SessionRecord, amend_record
 
 logger = logging.getLogger(__name__)
 

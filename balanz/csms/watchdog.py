@@ -14,8 +14,8 @@ import logging
 import trio
 
 from balanz.csms.service import CsmsService
-from balanz.csms.sessions import SessionRecord
 from balanz.csms.transactions import find_timeouts
+from balanz.sessions import SessionRecord
 from balanz.store import StoreUnavailable
 
 log = logging.getLogger(__name__)

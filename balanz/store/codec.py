@@ -1,4 +1,4 @@
-"""JSON forms of the session types of `balanz.csms.sessions`, for the store's columns and the JSON Lines
+"""JSON forms of the session types of `balanz.sessions`, for the store's columns and the JSON Lines
 export.
 
 The records are defined once, next to the CSMS decisions that build them; the store only persists them.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from balanz.csms.sessions import HistoryEntry, LiveTransaction, SessionRecord
+from balanz.sessions import HistoryEntry, LiveTransaction, SessionRecord
 from balanz.store.timefmt import format_optional, format_utc, parse_optional, parse_utc
 
 

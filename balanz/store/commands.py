@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from balanz.csms.sessions import SessionRecord
+from balanz.sessions import SessionRecord
 from balanz.store.errors import StoreError
 from balanz.store.session_log import SessionFilter
 

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from balanz.csms.sessions import SessionRecord
+from balanz.sessions import SessionRecord
 from balanz.store.codec import session_to_json
 from balanz.store.db import open_read_only, unavailable
 from balanz.store.session_log import SessionFilter, iter_sessions

@@ -8,7 +8,7 @@ import json
 import logging
 from datetime import datetime
 
-from balanz.csms.sessions import LiveTransaction
+from balanz.sessions import LiveTransaction
 from balanz.store.codec import live_from_json, live_to_json
 from balanz.store.db import Database, upsert
 from balanz.store.records import ConnectorState, PriorityOverride

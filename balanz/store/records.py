@@ -1,5 +1,5 @@
 """Runtime records the store keeps besides sessions and live transactions (whose types live in
-`balanz.csms.sessions`): connector allocation state, priority overrides, autoregistered chargers,
+`balanz.sessions`): connector allocation state, priority overrides, autoregistered chargers,
 credentials, probed capabilities, audit events."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class ConnectorState:
     `acknowledged_a`: the last offer the charger accepted (None = never confirmed); `exposure_a`: what it
     may draw, unresolved sends counted at their max. `allocator` holds the allocator's own per-connector
     values (EV cap, suspend-until, last change, …) as JSON-serialisable data the store need not understand;
-    the live transaction itself is `balanz.csms.sessions.LiveTransaction`.
+    the live transaction itself is `balanz.sessions.LiveTransaction`.
     """
 
     charger_id: str

@@ -1,6 +1,6 @@
 """Completed sessions: the append-only table, idempotent completion, amendment of sessions closed by
 timeout, and the filtered query shared by the daemon and `balanz sessions` (which reads through its own
-read-only connection). The record type is `balanz.csms.sessions.SessionRecord`."""
+read-only connection). The record type is `balanz.sessions.SessionRecord`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from balanz.csms.sessions import SessionRecord, amend_record
+from balanz.sessions import SessionRecord, amend_record
 from balanz.store.codec import session_from_json, session_to_json
 from balanz.store.db import Database, unavailable
 from balanz.store.timefmt import format_utc

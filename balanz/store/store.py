@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from balanz.csms.sessions import LiveTransaction
+from balanz.sessions import LiveTransaction
 from balanz.store.audit_log import AuditLog
 from balanz.store.charger_state import ChargerState
 from balanz.store.db import Database, unavailable

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from balanz.csms.sessions import HistoryEntry
+from balanz.sessions import HistoryEntry
 from balanz.store import SessionFilter, Store, StoreUnavailable
 from balanz.store.codec import session_from_json
 from balanz.store.export import (

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from balanz.csms.sessions import HistoryEntry
+from balanz.sessions import HistoryEntry
 from balanz.store import RetryPolicy, Store, StoreUnavailable
 from balanz.store.session_log import RECORDED
 from tests.store.conftest import at, live, session

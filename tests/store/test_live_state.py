@@ -1,6 +1,6 @@
 import pytest
 
-from balanz.csms.sessions import HistoryEntry
+from balanz.sessions import HistoryEntry
 from balanz.store import ConnectorState, PriorityOverride, Store
 from balanz.store.live_state import MAX_TRANSACTION_ID
 from tests.store.conftest import T0, at, live

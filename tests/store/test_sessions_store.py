@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from balanz.csms.sessions import amend_record
+from balanz.sessions import amend_record
 from balanz.store import PriorityOverride, SessionFilter, Store
 from balanz.store.session_log import AMENDED_OUTCOME, DUPLICATE, RECORDED
 from tests.store.conftest import T0, at, live, session

@@ -20,7 +20,7 @@ Scenario = Callable[[MonitorApp, Pilot, FakeDaemon], Awaitable[None]]
 
 
 async def wait_for(
-    pilot: Pilot, condition: Callable[[], bool], what: str = "", timeout: float = 10.0
+    pilot: Pilot, condition: Callable[[], bool], what: str = "", timeout: float = 60.0
 ) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
