@@ -167,9 +167,6 @@ async def test_site_4_chargers_against_balanz(autojump_clock: trio.testing.MockC
     assert reboot.at + reboot.offline <= again[0] < reboot.at + reboot.offline + timedelta(minutes=5)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="balanz main installs no charging profiles yet (allocator not wired into the daemon)"
-)
 async def test_site_4_stays_within_its_feeder(autojump_clock: trio.testing.MockClock, tmp_path: Path) -> None:
     """The site's feeder is 40 A per phase (examples/site-4-chargers.balanz.toml, group "Site")."""
     _, _, log = await play_site_4(tmp_path)
