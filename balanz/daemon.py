@@ -24,6 +24,8 @@ import trio
 from balanz.charging.allocator_task import AllocatorService
 from balanz.clock import SiteClock
 from balanz.config.schema import Config
+from balanz.control.feed import FeedPolicy
+from balanz.control.server import ControlServer
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
 from balanz.csms.site import CsmsSite
@@ -58,6 +60,7 @@ class Daemon:
         self.shutdown_hooks = list(shutdown_hooks)
         self.csms: CsmsSite | None = None
         self.allocator: AllocatorService | None = None
+        self.control: ControlServer | None = None
         self._stop = trio.Event()
 
     def request_shutdown(self) -> None:
@@ -111,13 +114,15 @@ def build_daemon(
     shutdown_hooks: Sequence[ShutdownHook] = (),
     store: Store | None = None,
     clock: SiteClock | None = None,
+    monitor: bool = False,
+    feed_policy: FeedPolicy | None = None,
 ) -> Daemon:
     """Assemble the handlers and the server; later features add their handlers and services here.
 
     With a ``store`` (``balanz run`` always passes one) CSMS mode is complete: ``daemon.csms`` holds the
     state, events and operator commands, charger passwords come from the store (``Store.credential``),
     and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
-    tests).
+    tests). ``monitor`` (with a store) adds the control socket at ``monitor.socket`` as ``daemon.control``.
     """
     registry = Registry()
     clock = clock or SiteClock()
@@ -131,6 +136,9 @@ def build_daemon(
         site.attach(daemon)
         if config.mode.smart_charging:
             _attach_allocator(daemon, site, clock, store)
+        if monitor:
+            daemon.control = ControlServer(config, site.service, feed_policy)
+            daemon.services.append(daemon.control.run)
     return daemon
 
 
@@ -183,7 +191,7 @@ def main_run(args: argparse.Namespace) -> int:
         return 2
     failures: list[BaseException] = []
     try:
-        trio.run(partial(build_daemon(config, store=store).run, handle_signals=True))
+        trio.run(partial(build_daemon(config, store=store, monitor=True).run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
     finally:
