@@ -23,7 +23,7 @@ import trio
 
 from balanz.charging.allocator_task import AllocatorService
 from balanz.clock import SiteClock
-from balanz.config.schema import Config
+from balanz.config.schema import ChargerConfig, Config
 from balanz.control.feed import FeedPolicy
 from balanz.control.server import ControlServer
 from balanz.credentials import CredentialLookup
@@ -154,6 +154,12 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
         return view.status.status if view is not None else None
 
     allocator.status_of = status_of
+    allocator.runtime_chargers = lambda: [
+        ChargerConfig(v.charger_id, v.group_id, alias=v.alias, connectors=v.connectors)
+        for v in service.chargers.values()
+        if v.autoregistered
+    ]
+    allocator.live_transactions = service.live_transactions
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

@@ -55,6 +55,8 @@ class AllocatorService:
     _nursery: trio.Nursery | None = None
     _first_reassertion: set[str] = field(default_factory=set)
     status_of: Callable[[str, int], str | None] | None = None
+    runtime_chargers: Callable[[], Iterable[ChargerConfig]] | None = None
+    live_transactions: Callable[[], Iterable[Any]] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     @classmethod
@@ -100,8 +102,48 @@ class AllocatorService:
 
     # ---- the service -----------------------------------------------------------------------------------
 
+    def refresh_site(self) -> bool:
+        """Model.md §7: a charger autoregistered (or given a new connector) while running joins the site at
+        once, its unknown connectors counted at their maximum until confirmed; the state carries over."""
+        if self.runtime_chargers is None:
+            return False
+        site = build_site(self.config, self.runtime_chargers())
+        if site.chargers == self.site.chargers:
+            return False
+        log.info("allocator: site now has %d charger(s)", len(site.chargers))
+        self.site = site
+        self.dispatcher.site = site
+        self.dispatcher.forget_setups()
+        return True
+
+    def _unknown(self, event: Event) -> bool:
+        if event.charger_id not in self.site.charger_by_id:
+            return True
+        connector_id = getattr(event, "connector_id", None)
+        return bool(connector_id) and (event.charger_id, connector_id) not in self.site.connector_by_key
+
+    def _resumed_sessions(self, state: State) -> State:
+        """Transactions the CSMS resumed from the store are sessions the charger still runs: without them
+        the allocator would treat the connector as idle and the old TxProfile would stay in force."""
+        for tx in self.live_transactions() if self.live_transactions is not None else ():
+            key = (tx.charger_id, tx.connector_id)
+            if key in self.site.connector_by_key:
+                state = tr.transaction_started(
+                    state,
+                    self.site,
+                    key,
+                    tx.transaction_id,
+                    tx.start_time,
+                    tx.meter_start_wh or 0.0,
+                    tx.id_tag,
+                )
+        return state
+
     async def run(self, daemon: Daemon | None = None, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        self.state = restored_state(self.site, self.clock.now(), self._stored)
+        # Started after the CSMS service resumed from the store: autoregistered chargers and open
+        # transactions are known by now.
+        self.refresh_site()
+        self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
         sub = self.bus.subscribe("allocator", capacity=4096)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
@@ -114,6 +156,8 @@ class AllocatorService:
             self.on_event(event)
 
     def on_event(self, event: Event) -> None:
+        if self._unknown(event):
+            self.refresh_site()
         try:
             self.state = apply_event(self.state, self.site, self.params, event)
         except Exception:

@@ -93,6 +93,10 @@ class Dispatcher:
             self._setups[charger_id] = ProfilesSetup.from_config(charger, self.config.profiles)
         return self._setups[charger_id]
 
+    def forget_setups(self) -> None:
+        """The site changed (a charger registered or grew a connector): setups are rebuilt on next use."""
+        self._setups.clear()
+
     def _lock(self, charger_id: str) -> trio.Lock:
         return self._locks.setdefault(charger_id, trio.Lock())
 
