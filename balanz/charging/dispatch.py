@@ -41,7 +41,7 @@ from balanz.charging.site_model import accepted
 from balanz.config.schema import ChargerConfig, Config
 from balanz.profiles import Purpose
 from balanz.store.records import ConnectorState as StoredConnector
-from balanz.wire.errors import CallErrorReceived, CallTimeout, ConnectionLost, WireError
+from balanz.wire.errors import CallErrorReceived, CallTimeout, ConnectionLost, ResponseInvalid, WireError
 
 log = logging.getLogger(__name__)
 
@@ -227,11 +227,22 @@ class Dispatcher:
             answer = await conn.call_raw(step.action.value, step.as_dict())
         except (CallTimeout, ConnectionLost):
             return TIMED_OUT
+        except ResponseInvalid as exc:
+            # The charger answered, so it may well have applied the profile: the outcome is unknown and the
+            # offer stays counted at its higher value, exactly as if no answer had come.
+            log.warning(
+                "charger %s: %s answered invalidly (%s); counted as unanswered",
+                charger_id,
+                step.action.value,
+                exc,
+            )
+            return TIMED_OUT
         except CallErrorReceived as exc:
             log.warning("charger %s answered %s with CALLERROR %s", charger_id, step.action.value, exc.code)
             return str(exc.code)
         except WireError as exc:
-            log.warning("charger %s: %s failed: %s", charger_id, step.action.value, exc)
+            # Only PayloadInvalid gets here: raised before sending, so the charger never saw the CALL.
+            log.warning("charger %s: %s not sent: %s", charger_id, step.action.value, exc)
             return "Invalid"
         return str(answer.get("status", "Accepted"))
 

@@ -1,0 +1,62 @@
+"""The dispatcher's reading of answers, against a scripted charger that records what it applied."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from balanz.allocation import events as tr
+from balanz.allocation.exposure import charger_exposures
+from balanz.allocation.planner import Change
+from balanz.charging.allocator_task import AllocatorService
+from balanz.charging.site_model import accepted
+from balanz.clock import SiteClock
+from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig
+from balanz.events import EventBus
+from balanz.wire.errors import PayloadInvalid, ResponseInvalid
+
+T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+KEY = ("CP1", 1)
+
+
+class GarbledCharger:
+    """Applies every SetChargingProfile, then answers with a result that fails the schema."""
+
+    def __init__(self) -> None:
+        self.applied: list[float] = []
+
+    async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "SetChargingProfile":
+            schedule = payload["csChargingProfiles"]["chargingSchedule"]
+            self.applied.append(schedule["chargingSchedulePeriod"][0]["limit"])
+            raise ResponseInvalid("CP1", PayloadInvalid(action, "FormationViolation", "status missing"))
+        return {"status": "Accepted"}
+
+
+class OneCharger:
+    def __init__(self, conn: GarbledCharger) -> None:
+        self.conn = conn
+
+    def connection(self, charger_id: str) -> GarbledCharger | None:
+        return self.conn if charger_id == "CP1" else None
+
+
+async def test_an_invalid_answer_keeps_the_offer_counted(nursery, autojump_clock):
+    cfg = Config(
+        allocator=AllocatorConfig(first_wait_s=0, timezone="UTC"),
+        group=(GroupConfig(id="site", max_allocation="32"),),
+        charger=(ChargerConfig(id="CP1", group="site", max_current_a=32),),
+    )
+    charger = GarbledCharger()
+    service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), OneCharger(charger))
+    await nursery.start(service.run)
+    # The connector is known to hold 0 A, so only the garbled offer can make its exposure high.
+    service.update(lambda s: accepted(tr.offer_sent(s, KEY, 0, T0), KEY, 0, T0, service.params))
+    assert service.state.connector(KEY).acked == 0
+    await service.dispatcher.send_all([Change(KEY, 20, 0, 20, "test", "raise")])
+    assert charger.applied, "the charger received and applied the profile"
+    cs = service.state.connector(KEY)
+    assert cs.sent_value == 20, "the offer the charger may have applied is still in flight"
+    site = service.site
+    exposure = charger_exposures(site, service.state, site.charger_by_id["CP1"], service.params, T0)[KEY]
+    assert exposure >= max(charger.applied)
