@@ -10,6 +10,7 @@ import trio
 from balanz.config.schema import ModelConfig
 from balanz.sim.spec import SimChargerSpec
 
+from .csms_charger import start_daemon
 from .test_smart_day import CAR, SUPPLY_A, SafetyWatch, smart_config, start_site
 
 
@@ -37,3 +38,37 @@ async def test_autoregistered_chargers_are_controlled_from_the_first_second(
     assert all(6 <= s < 32 for s in shares), f"both sessions limited by a profile: {shares}"
     assert sum(shares) <= SUPPLY_A
     assert watch.problems == []
+
+
+async def test_a_session_running_across_a_restart_follows_the_next_slot(nursery, tmp_path, autojump_clock):
+    """balanz restarts while CP1 charges at well over 16 A; at 09:00 the site drops to 16 A. The resumed
+    transaction must be a session to the allocator, so the reduction replaces the charger's TxProfile
+    (a lowered TxDefault alone would leave the old, higher TxProfile in force)."""
+    config = smart_config(tmp_path, 1, supply="00:00-08:59>0=32;*>0=16")
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1")])
+    cp1 = site.chargers[0]
+    await trio.sleep(30)
+    cp1.plug(1, CAR, tag="ALICE")
+    await trio.sleep(30 * 60)
+    assert cp1.limit(1).amps > 16
+    clock = site.running.daemon.allocator.clock
+    await site.running.stop()
+    second = await start_daemon(nursery, config, clock)
+    cp1.base_url = second.url
+    assert second.daemon.allocator.state.connector(("CP1", 1)).session is not None
+    problems: list[str] = []
+
+    async def watch_slot() -> None:
+        while True:
+            now = site.clock.now()
+            allowed = sum(cp1.limit(n).amps for n in cp1.transactions())
+            limit = 32 if now.hour < 9 else 16
+            if allowed > limit:
+                problems.append(f"{now}: CP1 allows {allowed} A, slot {limit} A")
+            await trio.sleep(0.5)
+
+    nursery.start_soon(watch_slot)
+    await trio.sleep(50 * 60)
+    assert cp1.transactions(), "the session survived the restart"
+    assert 6 <= cp1.limit(1).amps <= 16
+    assert problems == []
