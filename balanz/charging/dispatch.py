@@ -161,6 +161,9 @@ class Dispatcher:
         now = self.now()
         steps, remember = self._steps(change, now)
         self.update(lambda s: tr.offer_sent(s, key, value, now))
+        # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
+        # before the CALL leaves; a restart then counts the connector at it until re-asserted.
+        self._persist(key[0], now)
         log.info(
             "charger %s connector %d: offer %s → %d A (%s: %s)",
             *key,
@@ -197,6 +200,7 @@ class Dispatcher:
                 "charger %s connector %d: offer %d A unanswered; counted at its higher value", *key, value
             )
             self.update(lambda s: tr.offer_timed_out(s, key, value, at))
+            self._persist(key[0], at)
         else:
             log.warning(
                 "charger %s connector %d: offer %d A %s; the previous limit stays", *key, value, outcome
@@ -332,4 +336,4 @@ class Dispatcher:
                     )
                 )
             except Exception:
-                log.exception("charger %s: acknowledged offer could not be written to the store", charger_id)
+                log.exception("charger %s: offer state could not be written to the store", charger_id)

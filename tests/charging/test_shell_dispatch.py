@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import trio
 
 from balanz.allocation import events as tr
 from balanz.allocation.exposure import charger_exposures
 from balanz.allocation.planner import Change
 from balanz.charging.allocator_task import AllocatorService
-from balanz.charging.site_model import accepted
+from balanz.charging.site_model import accepted, restored_state
 from balanz.clock import SiteClock
 from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig
 from balanz.events import EventBus
+from balanz.store import Store
+from balanz.store.records import ConnectorState as StoredConnector
 from balanz.wire.errors import PayloadInvalid, ResponseInvalid
 
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 KEY = ("CP1", 1)
+
+
+def config() -> Config:
+    return Config(
+        allocator=AllocatorConfig(first_wait_s=0, timezone="UTC"),
+        group=(GroupConfig(id="site", max_allocation="32"),),
+        charger=(ChargerConfig(id="CP1", group="site", max_current_a=32),),
+    )
 
 
 class GarbledCharger:
@@ -34,19 +46,15 @@ class GarbledCharger:
 
 
 class OneCharger:
-    def __init__(self, conn: GarbledCharger) -> None:
+    def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    def connection(self, charger_id: str) -> GarbledCharger | None:
+    def connection(self, charger_id: str) -> Any:
         return self.conn if charger_id == "CP1" else None
 
 
 async def test_an_invalid_answer_keeps_the_offer_counted(nursery, autojump_clock):
-    cfg = Config(
-        allocator=AllocatorConfig(first_wait_s=0, timezone="UTC"),
-        group=(GroupConfig(id="site", max_allocation="32"),),
-        charger=(ChargerConfig(id="CP1", group="site", max_current_a=32),),
-    )
+    cfg = config()
     charger = GarbledCharger()
     service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), OneCharger(charger))
     await nursery.start(service.run)
@@ -60,3 +68,41 @@ async def test_an_invalid_answer_keeps_the_offer_counted(nursery, autojump_clock
     site = service.site
     exposure = charger_exposures(site, service.state, site.charger_by_id["CP1"], service.params, T0)[KEY]
     assert exposure >= max(charger.applied)
+
+
+class HangingCharger:
+    """Applies every SetChargingProfile and never answers (a crash of balanz while the CALL is open)."""
+
+    def __init__(self) -> None:
+        self.applied: list[float] = []
+
+    async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "SetChargingProfile":
+            schedule = payload["csChargingProfiles"]["chargingSchedule"]
+            self.applied.append(schedule["chargingSchedulePeriod"][0]["limit"])
+            await trio.sleep_forever()
+        return {"status": "Accepted"}
+
+
+async def test_an_offer_in_flight_is_durable_before_the_call_goes_out(nursery, tmp_path, autojump_clock):
+    """balanz dies while the charger holds an unanswered raise: the restarted allocator must count the
+    connector at least at what the charger applied."""
+    cfg = config()
+    charger = HangingCharger()
+    store = Store(str(tmp_path / "balanz.sqlite"))
+    try:
+        service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), OneCharger(charger), store)
+        await nursery.start(service.run)
+        service.update(lambda s: accepted(tr.offer_sent(s, KEY, 0, T0), KEY, 0, T0, service.params))
+        # What the accepted 0 A offer left in the store before the raise.
+        store.save_connector_state(StoredConnector("CP1", 1, 0, 0.0, T0))
+        with trio.move_on_after(5):
+            await service.dispatcher.send_all([Change(KEY, 20, 0, 20, "test", "raise")])
+        assert charger.applied == [20]
+        later = T0 + timedelta(minutes=1)
+        restored = restored_state(service.site, later, store.connector_states())
+        site = service.site
+        exposure = charger_exposures(site, restored, site.charger_by_id["CP1"], service.params, later)[KEY]
+        assert exposure >= max(charger.applied)
+    finally:
+        store.close()
