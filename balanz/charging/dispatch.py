@@ -10,6 +10,7 @@ every accepted offer is written to the store before the allocator relies on it (
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from balanz.allocation.state import State
 from balanz.charging import (
     Action,
     ConnectorPlan,
+    LiveVia,
     ProfilesSetup,
     Step,
     Strategy,
@@ -37,6 +39,7 @@ from balanz.charging import (
     start_transaction,
     stop_transaction,
 )
+from balanz.charging.sequences import default_amps
 from balanz.charging.site_model import accepted
 from balanz.config.schema import ChargerConfig, Config
 from balanz.profiles import Purpose
@@ -268,8 +271,10 @@ class Dispatcher:
                 tx = tx if isinstance(tx, int) else None
                 target = cs.sent_value or 0
                 plans.append(ConnectorPlan(connector.connector_id, target, tx, cs.acked))
-                values[connector.key] = min(target, cs.acked) if cs.acked is not None else target
-            steps = reassert(self.strategy, self.setup(charger_id), plans, now)
+            setup = self.setup(charger_id)
+            for p in plans:
+                values[(charger_id, p.connector_id)] = math.ceil(self._reasserted_a(setup, plans, p))
+            steps = reassert(self.strategy, setup, plans, now)
             ok = True
             for step in steps:
                 status = await self._call(conn, charger_id, step)
@@ -302,6 +307,16 @@ class Dispatcher:
             self._persist(charger_id, at)
             log.info("charger %s: profiles re-asserted", charger_id)
             return True
+
+    def _reasserted_a(self, setup: ProfilesSetup, plans: list[ConnectorPlan], plan: ConnectorPlan) -> float:
+        """What the re-assertion lets this connector draw: its TxProfile during a transaction, else our
+        TxDefault (the one on connector 0 follows connector 1's plan) — recorded as the confirmed limit, so
+        it must be what the charger holds, not the lower of target and old acknowledgement."""
+        if plan.transaction_id is not None and self.strategy.live is LiveVia.TX_PROFILE:
+            return plan.live_amps
+        if self.strategy.default_on_zero:
+            plan = next((p for p in plans if p.connector_id == 1), ConnectorPlan(1))
+        return default_amps(self.strategy, setup, plan)
 
     async def session_ended(self, key: Key) -> None:
         """R21: the default restored for the next session when a start swap never happened."""

@@ -10,6 +10,7 @@ import trio
 from balanz.allocation import events as tr
 from balanz.allocation.exposure import charger_exposures
 from balanz.allocation.planner import Change
+from balanz.allocation.state import State
 from balanz.charging.allocator_task import AllocatorService
 from balanz.charging.site_model import accepted, restored_state
 from balanz.clock import SiteClock
@@ -106,3 +107,38 @@ async def test_an_offer_in_flight_is_durable_before_the_call_goes_out(nursery, t
         assert exposure >= max(charger.applied)
     finally:
         store.close()
+
+
+class RecordingCharger:
+    """Accepts everything and keeps the TxDefault limit it holds per connector (0: the whole charger)."""
+
+    def __init__(self) -> None:
+        self.default: dict[int, float] = {}
+
+    async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "SetChargingProfile":
+            profile = payload["csChargingProfiles"]
+            if profile["chargingProfilePurpose"] == "TxDefaultProfile":
+                limit = profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+                self.default[payload["connectorId"]] = limit
+        return {"status": "Accepted"}
+
+
+async def test_a_reasserted_idle_connector_counts_at_the_default_it_was_given(nursery, autojump_clock):
+    """CP1's idle connector was offered 6 A (unanswered, acknowledged 0 A). The re-assertion installs the
+    6 A TxDefault, so the allocator must count the connector at 6 A, not at the old 0 A."""
+    charger = RecordingCharger()
+    service = AllocatorService.build(config(), SiteClock(T0), EventBus(), OneCharger(charger))
+    await nursery.start(service.run)
+
+    def unanswered_probe(s: State) -> State:
+        s = accepted(tr.offer_sent(s, KEY, 0, T0), KEY, 0, T0, service.params)
+        return tr.offer_timed_out(tr.offer_sent(s, KEY, 6, T0), KEY, 6, T0)
+
+    service.update(unanswered_probe)
+    assert await service.dispatcher.reassert("CP1")
+    held = charger.default.get(1, charger.default.get(0))
+    assert held == 6
+    site = service.site
+    exposure = charger_exposures(site, service.state, site.charger_by_id["CP1"], service.params, T0)[KEY]
+    assert exposure >= held
