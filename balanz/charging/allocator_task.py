@@ -1,10 +1,11 @@
 """The allocator as a daemon service: events in, one plan per burst, reductions before increases.
 
-It sleeps until something relevant happens or until the core's ``next_instant`` (there is no polling
-loop); a burst of events within ``debounce_s`` costs one run. One run (allocation.md §3): plan, send every
-reduction and wait for their answers, then send the increases the plan released; increases that had to
-wait for settling reductions come from the run at ``next_instant``. A failing run is logged, the state
-kept, and retried on the next event or after ``run_interval_s`` — it never takes the daemon down.
+It sleeps until something relevant happens or until the core's ``next_instant``, at most ``run_interval_s``
+(the spec's safety net; a run that changes nothing sends nothing); a burst of events within ``debounce_s``
+costs one run. One run (allocation.md §3): plan, send every reduction and wait for their answers, then
+send the increases the plan released; increases that had to wait for settling reductions come from the
+run at ``next_instant``. A failing run is logged, the state kept, and retried on the next event or after
+``run_interval_s`` — it never takes the daemon down.
 """
 
 from __future__ import annotations
@@ -220,11 +221,16 @@ class AllocatorService:
                     await self._dirty.wait()
 
     def _wake_at(self) -> float:
+        """The plan's next instant, but no later than ``run_interval_s`` from now: the spec's safety net
+        against a missed trigger (a run that changes nothing sends nothing, R16)."""
+        now = trio.current_time()
+        interval = self.params.run_interval_s
+        wake = now + interval if interval > 0 else math.inf
         instant = self.last_plan.next_instant if self.last_plan is not None else None
-        if instant is None:
-            return math.inf
+        if instant is not None:
+            wake = min(wake, self.clock.trio_time_at(instant))
         # A plan whose next instant is already past must not make the loop spin without time passing.
-        return max(self.clock.trio_time_at(instant), trio.current_time() + MIN_SLEEP_S)
+        return max(wake, now + MIN_SLEEP_S)
 
     async def run_once(self) -> Plan:
         """One run: plan, reductions (answered or timed out), then the increases the plan released."""
