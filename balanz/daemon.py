@@ -22,6 +22,7 @@ from functools import partial
 import trio
 
 from balanz.charging.allocator_task import AllocatorService
+from balanz.charging.control_hooks import AllocatorControl
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config
 from balanz.control.feed import FeedPolicy
@@ -139,6 +140,8 @@ def build_daemon(
         if monitor:
             daemon.control = ControlServer(config, site.service, feed_policy)
             daemon.services.append(daemon.control.run)
+            if daemon.allocator is not None:
+                daemon.control.allocator = AllocatorControl(daemon.allocator)
     return daemon
 
 

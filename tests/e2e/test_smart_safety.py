@@ -4,14 +4,18 @@ simulated chargers actually allow from the profiles they hold, never only balanz
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import trio
 
-from balanz.config.schema import ModelConfig
+from balanz.config.schema import ModelConfig, MonitorConfig
+from balanz.sim.charger import SimCharger
+from balanz.sim.clock import SimClock
 from balanz.sim.spec import SimChargerSpec
+from tests.control.server_harness import Client, close_clients, short_dir, start
 
 from .csms_charger import start_daemon
-from .test_smart_day import CAR, SUPPLY_A, SafetyWatch, smart_config, start_site
+from .test_smart_day import CAR, SUPPLY_A, T0, SafetyWatch, smart_config, start_site
 
 
 async def test_autoregistered_chargers_are_controlled_from_the_first_second(
@@ -72,3 +76,34 @@ async def test_a_session_running_across_a_restart_follows_the_next_slot(nursery,
     assert cp1.transactions(), "the session survived the restart"
     assert 6 <= cp1.limit(1).amps <= 16
     assert problems == []
+
+
+async def test_a_priority_set_in_the_monitor_moves_current(nursery, tmp_path, autojump_clock):
+    """Issue 7: ``set-priority`` over the control socket reaches the allocator, and the higher-priority
+    car's charger is allowed more, within the supply."""
+    config = dataclasses.replace(
+        smart_config(tmp_path, 2), monitor=MonitorConfig(socket=os.path.join(short_dir(), "c.sock"))
+    )
+    running = await start(nursery, config)
+    chargers = []
+    for n in (1, 2):
+        charger = SimCharger(SimChargerSpec(id=f"CP{n}"), running.url, clock=SimClock.starting(T0))
+        await nursery.start(charger.run)
+        await charger.wait_booted()
+        chargers.append(charger)
+    cp1, cp2 = chargers
+    await trio.sleep(30)
+    cp1.plug(1, CAR, tag="ALICE")
+    cp2.plug(1, CAR, tag="BOB")
+    await trio.sleep(1800)
+    before = cp1.limit(1).amps
+    assert before + cp2.limit(1).amps <= SUPPLY_A
+    client = await Client.connect(running.path)
+    try:
+        result = await client.ok("set-priority", {"charger": "CP1", "connector": 1, "priority": 9})
+        assert result["applied"] is True
+        await trio.sleep(600)
+    finally:
+        await close_clients()
+    assert cp1.limit(1).amps > before, "the prioritised car is allowed more"
+    assert cp1.limit(1).amps + cp2.limit(1).amps <= SUPPLY_A
