@@ -22,7 +22,7 @@ from functools import partial
 import trio
 
 from balanz.charging.allocator_task import AllocatorService
-from balanz.charging.control_hooks import AllocatorControl
+from balanz.charging.control_hooks import AllocatorControl, stored_intents
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config
 from balanz.control.feed import FeedPolicy
@@ -163,6 +163,8 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
         if v.autoregistered
     ]
     allocator.live_transactions = service.live_transactions
+    if store is not None:
+        allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state)
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

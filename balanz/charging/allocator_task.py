@@ -58,6 +58,7 @@ class AllocatorService:
     status_of: Callable[[str, int], str | None] | None = None
     runtime_chargers: Callable[[], Iterable[ChargerConfig]] | None = None
     live_transactions: Callable[[], Iterable[Any]] | None = None
+    operator_intents: Callable[[State], State] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     @classmethod
@@ -145,6 +146,8 @@ class AllocatorService:
         # transactions are known by now.
         self.refresh_site()
         self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
+        if self.operator_intents is not None:
+            self.state = self.operator_intents(self.state)
         sub = self.bus.subscribe("allocator", capacity=4096)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery

@@ -11,10 +11,27 @@ import logging
 from dataclasses import dataclass
 
 from balanz.allocation import events as tr
+from balanz.allocation.model import Site
+from balanz.allocation.state import State
 from balanz.charging.allocator_task import AllocatorService
 from balanz.control.intents import GroupLimit
+from balanz.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def stored_intents(store: Store, site: Site, state: State) -> State:
+    """Priority overrides and group suspensions live in the store: a restart must not forget them. An
+    override bound to another transaction than the one resumed on its connector no longer applies."""
+    for key, override in store.priority_overrides().items():
+        session = state.connector(key).session
+        if session is None or override.transaction_id not in (None, session.transaction_id):
+            continue
+        state = tr.set_override(state, key, override.priority)
+    for group_id in store.suspended_groups():
+        if group_id in site.group_by_id:
+            state = tr.set_group_suspended(state, group_id, True)
+    return state
 
 
 @dataclass
