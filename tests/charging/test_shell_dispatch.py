@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,18 +33,29 @@ def config() -> Config:
     )
 
 
-class GarbledCharger:
-    """Applies every SetChargingProfile, then answers with a result that fails the schema."""
+class ApplyingCharger:
+    """Applies every SetChargingProfile, then ``answer`` decides what balanz hears (or not)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: Callable[[str], Awaitable[None]]) -> None:
         self.applied: list[float] = []
+        self.answer = answer
 
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         if action == "SetChargingProfile":
             schedule = payload["csChargingProfiles"]["chargingSchedule"]
             self.applied.append(schedule["chargingSchedulePeriod"][0]["limit"])
-            raise ResponseInvalid("CP1", PayloadInvalid(action, "FormationViolation", "status missing"))
+            await self.answer(action)
         return {"status": "Accepted"}
+
+
+async def garbled(action: str) -> None:
+    """An answer that fails the response schema."""
+    raise ResponseInvalid("CP1", PayloadInvalid(action, "FormationViolation", "status missing"))
+
+
+async def silent(action: str) -> None:
+    """No answer ever (balanz dies while the CALL is open)."""
+    await trio.sleep_forever()
 
 
 class OneCharger:
@@ -56,7 +68,7 @@ class OneCharger:
 
 async def test_an_invalid_answer_keeps_the_offer_counted(nursery, autojump_clock):
     cfg = config()
-    charger = GarbledCharger()
+    charger = ApplyingCharger(garbled)
     service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), OneCharger(charger))
     await nursery.start(service.run)
     # The connector is known to hold 0 A, so only the garbled offer can make its exposure high.
@@ -71,25 +83,11 @@ async def test_an_invalid_answer_keeps_the_offer_counted(nursery, autojump_clock
     assert exposure >= max(charger.applied)
 
 
-class HangingCharger:
-    """Applies every SetChargingProfile and never answers (a crash of balanz while the CALL is open)."""
-
-    def __init__(self) -> None:
-        self.applied: list[float] = []
-
-    async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if action == "SetChargingProfile":
-            schedule = payload["csChargingProfiles"]["chargingSchedule"]
-            self.applied.append(schedule["chargingSchedulePeriod"][0]["limit"])
-            await trio.sleep_forever()
-        return {"status": "Accepted"}
-
-
 async def test_an_offer_in_flight_is_durable_before_the_call_goes_out(nursery, tmp_path, autojump_clock):
     """balanz dies while the charger holds an unanswered raise: the restarted allocator must count the
     connector at least at what the charger applied."""
     cfg = config()
-    charger = HangingCharger()
+    charger = ApplyingCharger(silent)
     store = Store(str(tmp_path / "balanz.sqlite"))
     try:
         service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), OneCharger(charger), store)
