@@ -22,8 +22,9 @@ from functools import partial
 import trio
 
 from balanz.charging.allocator_task import AllocatorService
+from balanz.charging.control_hooks import AllocatorControl, stored_intents
 from balanz.clock import SiteClock
-from balanz.config.schema import Config
+from balanz.config.schema import ChargerConfig, Config
 from balanz.control.feed import FeedPolicy
 from balanz.control.server import ControlServer
 from balanz.credentials import CredentialLookup
@@ -139,6 +140,8 @@ def build_daemon(
         if monitor:
             daemon.control = ControlServer(config, site.service, feed_policy)
             daemon.services.append(daemon.control.run)
+            if daemon.allocator is not None:
+                daemon.control.allocator = AllocatorControl(daemon.allocator)
     return daemon
 
 
@@ -154,6 +157,14 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
         return view.status.status if view is not None else None
 
     allocator.status_of = status_of
+    allocator.runtime_chargers = lambda: [
+        ChargerConfig(v.charger_id, v.group_id, alias=v.alias, connectors=v.connectors)
+        for v in service.chargers.values()
+        if v.autoregistered
+    ]
+    allocator.live_transactions = service.live_transactions
+    if store is not None:
+        allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state)
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

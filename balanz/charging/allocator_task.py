@@ -1,10 +1,11 @@
 """The allocator as a daemon service: events in, one plan per burst, reductions before increases.
 
-It sleeps until something relevant happens or until the core's ``next_instant`` (there is no polling
-loop); a burst of events within ``debounce_s`` costs one run. One run (allocation.md §3): plan, send every
-reduction and wait for their answers, then send the increases the plan released; increases that had to
-wait for settling reductions come from the run at ``next_instant``. A failing run is logged, the state
-kept, and retried on the next event or after ``run_interval_s`` — it never takes the daemon down.
+It sleeps until something relevant happens or until the core's ``next_instant``, at most ``run_interval_s``
+(the spec's safety net; a run that changes nothing sends nothing); a burst of events within ``debounce_s``
+costs one run. One run (allocation.md §3): plan, send every reduction and wait for their answers, then
+send the increases the plan released; increases that had to wait for settling reductions come from the
+run at ``next_instant``. A failing run is logged, the state kept, and retried on the next event or after
+``run_interval_s`` — it never takes the daemon down.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class AllocatorService:
     _nursery: trio.Nursery | None = None
     _first_reassertion: set[str] = field(default_factory=set)
     status_of: Callable[[str, int], str | None] | None = None
+    runtime_chargers: Callable[[], Iterable[ChargerConfig]] | None = None
+    live_transactions: Callable[[], Iterable[Any]] | None = None
+    operator_intents: Callable[[State], State] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     @classmethod
@@ -100,8 +104,50 @@ class AllocatorService:
 
     # ---- the service -----------------------------------------------------------------------------------
 
+    def refresh_site(self) -> bool:
+        """Model.md §7: a charger autoregistered (or given a new connector) while running joins the site at
+        once, its unknown connectors counted at their maximum until confirmed; the state carries over."""
+        if self.runtime_chargers is None:
+            return False
+        site = build_site(self.config, self.runtime_chargers())
+        if site.chargers == self.site.chargers:
+            return False
+        log.info("allocator: site now has %d charger(s)", len(site.chargers))
+        self.site = site
+        self.dispatcher.site = site
+        self.dispatcher.forget_setups()
+        return True
+
+    def _unknown(self, event: Event) -> bool:
+        if event.charger_id not in self.site.charger_by_id:
+            return True
+        connector_id = getattr(event, "connector_id", None)
+        return bool(connector_id) and (event.charger_id, connector_id) not in self.site.connector_by_key
+
+    def _resumed_sessions(self, state: State) -> State:
+        """Transactions the CSMS resumed from the store are sessions the charger still runs: without them
+        the allocator would treat the connector as idle and the old TxProfile would stay in force."""
+        for tx in self.live_transactions() if self.live_transactions is not None else ():
+            key = (tx.charger_id, tx.connector_id)
+            if key in self.site.connector_by_key:
+                state = tr.transaction_started(
+                    state,
+                    self.site,
+                    key,
+                    tx.transaction_id,
+                    tx.start_time,
+                    tx.meter_start_wh or 0.0,
+                    tx.id_tag,
+                )
+        return state
+
     async def run(self, daemon: Daemon | None = None, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        self.state = restored_state(self.site, self.clock.now(), self._stored)
+        # Started after the CSMS service resumed from the store: autoregistered chargers and open
+        # transactions are known by now.
+        self.refresh_site()
+        self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
+        if self.operator_intents is not None:
+            self.state = self.operator_intents(self.state)
         sub = self.bus.subscribe("allocator", capacity=4096)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
@@ -114,6 +160,8 @@ class AllocatorService:
             self.on_event(event)
 
     def on_event(self, event: Event) -> None:
+        if self._unknown(event):
+            self.refresh_site()
         try:
             self.state = apply_event(self.state, self.site, self.params, event)
         except Exception:
@@ -176,11 +224,16 @@ class AllocatorService:
                     await self._dirty.wait()
 
     def _wake_at(self) -> float:
+        """The plan's next instant, but no later than ``run_interval_s`` from now: the spec's safety net
+        against a missed trigger (a run that changes nothing sends nothing, R16)."""
+        now = trio.current_time()
+        interval = self.params.run_interval_s
+        wake = now + interval if interval > 0 else math.inf
         instant = self.last_plan.next_instant if self.last_plan is not None else None
-        if instant is None:
-            return math.inf
+        if instant is not None:
+            wake = min(wake, self.clock.trio_time_at(instant))
         # A plan whose next instant is already past must not make the loop spin without time passing.
-        return max(self.clock.trio_time_at(instant), trio.current_time() + MIN_SLEEP_S)
+        return max(wake, now + MIN_SLEEP_S)
 
     async def run_once(self) -> Plan:
         """One run: plan, reductions (answered or timed out), then the increases the plan released."""

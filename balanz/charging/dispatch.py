@@ -10,6 +10,7 @@ every accepted offer is written to the store before the allocator relies on it (
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from balanz.allocation.state import State
 from balanz.charging import (
     Action,
     ConnectorPlan,
+    LiveVia,
     ProfilesSetup,
     Step,
     Strategy,
@@ -37,11 +39,12 @@ from balanz.charging import (
     start_transaction,
     stop_transaction,
 )
+from balanz.charging.sequences import default_amps
 from balanz.charging.site_model import accepted
 from balanz.config.schema import ChargerConfig, Config
 from balanz.profiles import Purpose
 from balanz.store.records import ConnectorState as StoredConnector
-from balanz.wire.errors import CallErrorReceived, CallTimeout, ConnectionLost, WireError
+from balanz.wire.errors import CallErrorReceived, CallTimeout, ConnectionLost, ResponseInvalid, WireError
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,10 @@ class Dispatcher:
                 )
             self._setups[charger_id] = ProfilesSetup.from_config(charger, self.config.profiles)
         return self._setups[charger_id]
+
+    def forget_setups(self) -> None:
+        """The site changed (a charger registered or grew a connector): setups are rebuilt on next use."""
+        self._setups.clear()
 
     def _lock(self, charger_id: str) -> trio.Lock:
         return self._locks.setdefault(charger_id, trio.Lock())
@@ -157,6 +164,9 @@ class Dispatcher:
         now = self.now()
         steps, remember = self._steps(change, now)
         self.update(lambda s: tr.offer_sent(s, key, value, now))
+        # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
+        # before the CALL leaves; a restart then counts the connector at it until re-asserted.
+        self._persist(key[0], now)
         log.info(
             "charger %s connector %d: offer %s → %d A (%s: %s)",
             *key,
@@ -193,6 +203,7 @@ class Dispatcher:
                 "charger %s connector %d: offer %d A unanswered; counted at its higher value", *key, value
             )
             self.update(lambda s: tr.offer_timed_out(s, key, value, at))
+            self._persist(key[0], at)
         else:
             log.warning(
                 "charger %s connector %d: offer %d A %s; the previous limit stays", *key, value, outcome
@@ -223,11 +234,22 @@ class Dispatcher:
             answer = await conn.call_raw(step.action.value, step.as_dict())
         except (CallTimeout, ConnectionLost):
             return TIMED_OUT
+        except ResponseInvalid as exc:
+            # The charger answered, so it may well have applied the profile: the outcome is unknown and the
+            # offer stays counted at its higher value, exactly as if no answer had come.
+            log.warning(
+                "charger %s: %s answered invalidly (%s); counted as unanswered",
+                charger_id,
+                step.action.value,
+                exc,
+            )
+            return TIMED_OUT
         except CallErrorReceived as exc:
             log.warning("charger %s answered %s with CALLERROR %s", charger_id, step.action.value, exc.code)
             return str(exc.code)
         except WireError as exc:
-            log.warning("charger %s: %s failed: %s", charger_id, step.action.value, exc)
+            # Only PayloadInvalid gets here: raised before sending, so the charger never saw the CALL.
+            log.warning("charger %s: %s not sent: %s", charger_id, step.action.value, exc)
             return "Invalid"
         return str(answer.get("status", "Accepted"))
 
@@ -249,8 +271,10 @@ class Dispatcher:
                 tx = tx if isinstance(tx, int) else None
                 target = cs.sent_value or 0
                 plans.append(ConnectorPlan(connector.connector_id, target, tx, cs.acked))
-                values[connector.key] = min(target, cs.acked) if cs.acked is not None else target
-            steps = reassert(self.strategy, self.setup(charger_id), plans, now)
+            setup = self.setup(charger_id)
+            for p in plans:
+                values[(charger_id, p.connector_id)] = math.ceil(self._reasserted_a(setup, plans, p))
+            steps = reassert(self.strategy, setup, plans, now)
             ok = True
             for step in steps:
                 status = await self._call(conn, charger_id, step)
@@ -283,6 +307,16 @@ class Dispatcher:
             self._persist(charger_id, at)
             log.info("charger %s: profiles re-asserted", charger_id)
             return True
+
+    def _reasserted_a(self, setup: ProfilesSetup, plans: list[ConnectorPlan], plan: ConnectorPlan) -> float:
+        """What the re-assertion lets this connector draw: its TxProfile during a transaction, else our
+        TxDefault (the one on connector 0 follows connector 1's plan) — recorded as the confirmed limit, so
+        it must be what the charger holds, not the lower of target and old acknowledgement."""
+        if plan.transaction_id is not None and self.strategy.live is LiveVia.TX_PROFILE:
+            return plan.live_amps
+        if self.strategy.default_on_zero:
+            plan = next((p for p in plans if p.connector_id == 1), ConnectorPlan(1))
+        return default_amps(self.strategy, setup, plan)
 
     async def session_ended(self, key: Key) -> None:
         """R21: the default restored for the next session when a start swap never happened."""
@@ -317,4 +351,4 @@ class Dispatcher:
                     )
                 )
             except Exception:
-                log.exception("charger %s: acknowledged offer could not be written to the store", charger_id)
+                log.exception("charger %s: offer state could not be written to the store", charger_id)

@@ -81,14 +81,18 @@ async def test_a_failing_run_is_logged_and_retried_without_crashing(
     assert service.state.connector(("CP1", 1)).status == "Available"
 
 
-async def test_sleeps_until_the_next_instant_without_polling(nursery, autojump_clock):
-    """With nothing happening the run count stays flat; the external-limit input reaches the core."""
-    cfg = config()
+async def test_only_the_safety_net_runs_while_nothing_happens(nursery, autojump_clock):
+    """With nothing happening the allocator runs only every run_interval_s (allocation.md: the safety
+    net against a missed trigger) and those runs change nothing; the external-limit input reaches the core.
+    """
+    cfg = config(run_interval_s=60)
     service, _bus, _clock = await start(nursery, cfg)
     await trio.sleep(10)
     idle_runs = service.runs
+    idle_state = service.state
     await trio.sleep(3600)
-    assert service.runs == idle_runs, "no polling loop while nothing changes"
+    assert 55 <= service.runs - idle_runs <= 61, "one safety-net run a minute, no faster polling"
+    assert service.state.connectors == idle_state.connectors, "the safety-net runs changed nothing"
     service.set_external_limit("site", 20, valid_s=10)
     await trio.sleep(1)
     state = service.state.group("site").external

@@ -1,0 +1,77 @@
+"""The monitor's operator commands carried out by the allocator (``balanz.control.intents.AllocatorHooks``).
+
+Each command becomes a transition of the allocation state and asks for a run, so the effect (a priority
+moving current, a suspended group ramping no further) follows within one debounce. For commands the core
+has no transition for yet, the note says the intent is only recorded, never that it was applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from balanz.allocation import events as tr
+from balanz.allocation.model import Site
+from balanz.allocation.state import State
+from balanz.charging.allocator_task import AllocatorService
+from balanz.control.intents import GroupLimit
+from balanz.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def stored_intents(store: Store, site: Site, state: State) -> State:
+    """Priority overrides and group suspensions live in the store: a restart must not forget them. An
+    override bound to another transaction than the one resumed on its connector no longer applies."""
+    for key, override in store.priority_overrides().items():
+        session = state.connector(key).session
+        if session is None or override.transaction_id not in (None, session.transaction_id):
+            continue
+        state = tr.set_override(state, key, override.priority)
+    for group_id in store.suspended_groups():
+        if group_id in site.group_by_id:
+            state = tr.set_group_suspended(state, group_id, True)
+    return state
+
+
+@dataclass
+class AllocatorControl:
+    allocator: AllocatorService
+
+    def priority_changed(self, charger_id: str, connector_id: int, priority: int | None) -> str:
+        key = (charger_id, connector_id)
+        if self.allocator.state.connector(key).session is None:
+            return "no session running on this connector: nothing to reallocate"
+        self.allocator.update(lambda s: tr.set_override(s, key, priority))
+        return "allocation rerun with the new priority"
+
+    def group_suspended(self, group_id: str, suspended: bool) -> str:
+        if group_id not in self.allocator.site.group_by_id:
+            return f"group {group_id} has no charger under the allocator: nothing to freeze"
+        self.allocator.update(lambda s: tr.set_group_suspended(s, group_id, suspended))
+        return "no new probes or increases in the group" if suspended else "increases allowed again"
+
+    def connector_suspended(self, charger_id: str, connector_id: int, suspended: bool) -> str:
+        return "recorded only: the allocator does not suspend single connectors yet (suspend the group)"
+
+    def group_limit_changed(self, group_id: str, limit: GroupLimit | None) -> str:
+        return "recorded only: the allocator does not apply temporary group limits yet (edit max_allocation)"
+
+    async def profiles(self, charger_id: str, action: str) -> str:
+        if action == "reassert":
+            self.allocator.update(
+                lambda s: tr.charger_uncontrollable(s, self.allocator.site, charger_id, False)
+            )
+            done = await self.allocator.dispatcher.reassert(charger_id)
+            return "profiles re-asserted" if done else "re-assertion incomplete: the charger stays pinned"
+        if action == "release-offline":
+            if self.allocator.dispatcher.connections.connection(charger_id) is not None:
+                raise ValueError(
+                    f"charger {charger_id} is connected: release-offline is for offline chargers"
+                )
+            self.allocator.update(lambda s: tr.release_offline(s, self.allocator.site, charger_id))
+            log.warning(
+                "charger %s released while offline: counted at 0 A on the operator's word", charger_id
+            )
+            return "counted at 0 A until it reconnects"
+        return f"not done: the allocator does not carry out {action} yet"

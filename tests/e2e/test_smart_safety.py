@@ -1,0 +1,109 @@
+"""Safety defects found in review of the smart-charging shell, each checked on the CHARGER side: what the
+simulated chargers actually allow from the profiles they hold, never only balanz's own view."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import trio
+
+from balanz.config.schema import ModelConfig, MonitorConfig
+from balanz.sim.charger import SimCharger
+from balanz.sim.clock import SimClock
+from balanz.sim.spec import SimChargerSpec
+from tests.control.server_harness import Client, close_clients, short_dir, start
+
+from .csms_charger import start_daemon
+from .test_smart_day import CAR, SUPPLY_A, T0, SafetyWatch, smart_config, start_site
+
+
+async def test_autoregistered_chargers_are_controlled_from_the_first_second(
+    nursery, tmp_path, autojump_clock
+):
+    """The built-in default config: no chargers configured, every charger autoregistered into the limited
+    group "site". Both chargers must get profiles and together never allow more than the group."""
+    config = dataclasses.replace(
+        smart_config(tmp_path, 0),
+        model=ModelConfig(charger_autoregister=True, charger_autoregister_group="site"),
+    )
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1"), SimChargerSpec(id="CP2")])
+    allocator = site.running.daemon.allocator
+    assert set(allocator.site.charger_by_id) == {"CP1", "CP2"}
+    await trio.sleep(30)
+    # Re-asserted by now: balanz's view has no unknown (max-counted) connectors left.
+    assert not any(ch.reasserting for ch in allocator.state.chargers.values())
+    watch = SafetyWatch(site.running.daemon, site.chargers)
+    nursery.start_soon(watch.run)
+    for charger, tag in zip(site.chargers, ("ALICE", "BOB"), strict=True):
+        charger.plug(1, CAR, tag=tag)
+    await trio.sleep(1800)
+    shares = [c.limit(1).amps for c in site.chargers]
+    assert all(6 <= s < 32 for s in shares), f"both sessions limited by a profile: {shares}"
+    assert sum(shares) <= SUPPLY_A
+    assert watch.problems == []
+
+
+async def test_a_session_running_across_a_restart_follows_the_next_slot(nursery, tmp_path, autojump_clock):
+    """balanz restarts while CP1 charges at well over 16 A; at 09:00 the site drops to 16 A. The resumed
+    transaction must be a session to the allocator, so the reduction replaces the charger's TxProfile
+    (a lowered TxDefault alone would leave the old, higher TxProfile in force)."""
+    config = smart_config(tmp_path, 1, supply="00:00-08:59>0=32;*>0=16")
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1")])
+    cp1 = site.chargers[0]
+    await trio.sleep(30)
+    cp1.plug(1, CAR, tag="ALICE")
+    await trio.sleep(30 * 60)
+    assert cp1.limit(1).amps > 16
+    clock = site.running.daemon.allocator.clock
+    await site.running.stop()
+    second = await start_daemon(nursery, config, clock)
+    cp1.base_url = second.url
+    assert second.daemon.allocator.state.connector(("CP1", 1)).session is not None
+    problems: list[str] = []
+
+    async def watch_slot() -> None:
+        while True:
+            now = site.clock.now()
+            allowed = sum(cp1.limit(n).amps for n in cp1.transactions())
+            limit = 32 if now.hour < 9 else 16
+            if allowed > limit:
+                problems.append(f"{now}: CP1 allows {allowed} A, slot {limit} A")
+            await trio.sleep(0.5)
+
+    nursery.start_soon(watch_slot)
+    await trio.sleep(50 * 60)
+    assert cp1.transactions(), "the session survived the restart"
+    assert 6 <= cp1.limit(1).amps <= 16
+    assert problems == []
+
+
+async def test_a_priority_set_in_the_monitor_moves_current(nursery, tmp_path, autojump_clock):
+    """Issue 7: ``set-priority`` over the control socket reaches the allocator, and the higher-priority
+    car's charger is allowed more, within the supply."""
+    config = dataclasses.replace(
+        smart_config(tmp_path, 2), monitor=MonitorConfig(socket=os.path.join(short_dir(), "c.sock"))
+    )
+    running = await start(nursery, config)
+    chargers = []
+    for n in (1, 2):
+        charger = SimCharger(SimChargerSpec(id=f"CP{n}"), running.url, clock=SimClock.starting(T0))
+        await nursery.start(charger.run)
+        await charger.wait_booted()
+        chargers.append(charger)
+    cp1, cp2 = chargers
+    await trio.sleep(30)
+    cp1.plug(1, CAR, tag="ALICE")
+    cp2.plug(1, CAR, tag="BOB")
+    await trio.sleep(1800)
+    before = cp1.limit(1).amps
+    assert before + cp2.limit(1).amps <= SUPPLY_A
+    client = await Client.connect(running.path)
+    try:
+        result = await client.ok("set-priority", {"charger": "CP1", "connector": 1, "priority": 9})
+        assert result["applied"] is True
+        await trio.sleep(600)
+    finally:
+        await close_clients()
+    assert cp1.limit(1).amps > before, "the prioritised car is allowed more"
+    assert cp1.limit(1).amps + cp2.limit(1).amps <= SUPPLY_A
