@@ -338,7 +338,8 @@ def _explain(
     """The rule behind a target: the connector's own want, or the constraint that stopped it."""
     if grant >= want_amps or not ids:
         return w.rule, w.reason
-    binding = min(ids, key=lambda k: room[k])
+    # Ties go to the lowest counter index, so a full and an incremental run name the same constraint.
+    binding = min(ids, key=lambda k: (room[k], k))
     label = counters.labels[binding]
     if label.startswith("charger "):
         rule = "R8"
