@@ -100,7 +100,9 @@ class Counters:
                 band = i
         headroom = math.ceil(group.headroom_a - 1e-9)
         for phase in phases:
-            suffix = f" L{phase + 1}" if len(phases) < 3 or phase else ""
+            # The label names the counter alone (not the connector that happened to create it first), so
+            # a counter reused by an incremental run reads the same as a fresh one.
+            suffix = f" L{phase + 1}"
             total = quotas[-1][1]
             ids.append(
                 self.counter(

@@ -148,7 +148,9 @@ def plan(site: Site, state: State, params: Params, now: datetime, previous: Plan
         if f.active and f.want is not None
     ]
     claim_list.sort(key=lambda c: (-c[0], c[1]))
-    pinned_list = [(key, exposures[key]) for key, f in facts.items() if f.pinned is not None]
+    # A pinned connector's counters belong in the signature with its exposure: its priority (hence its
+    # quota band) can change while it stays pinned at the same amperes, moving its charge to other counters.
+    pinned_list = [(key, exposures[key], f.ids) for key, f in facts.items() if f.pinned is not None]
     claim_signature = [*claim_list, *pinned_list]
     if memo is not None and memo.claims == claim_signature and memo.grant_room:
         grants, grant_room = memo.grants, memo.grant_room
@@ -156,8 +158,8 @@ def plan(site: Site, state: State, params: Params, now: datetime, previous: Plan
         grant_room = [
             limit - headroom for limit, headroom in zip(counters.limit, counters.headroom, strict=True)
         ]
-        for key, exposure in pinned_list:
-            for k in facts[key].ids:
+        for _key, exposure, ids in pinned_list:
+            for k in ids:
                 grant_room[k] -= exposure
         levels: list[list[Claim]] = []
         last_priority = None

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from balanz.allocation import events
@@ -350,6 +350,42 @@ def check_utilisation(site: Site, state: State, params: Params, result: Plan) ->
 
 @settings(max_examples=EXAMPLES)
 @given(scenarios(well_behaved=False))
+# A connector pinned at the same amperes moved to another priority band: the incremental run reused grants
+# computed with its old counters.
+@example(
+    (
+        94863,
+        1,
+        3,
+        Params(
+            first_wait_s=0,
+            min_allocation_a=6,
+            min_offer_increase_interval_s=115,
+            max_offer_increase_a=3,
+            quota_mode="band",
+            phase_aware=False,
+        ),
+        5,
+    )
+)
+# A three-phase connector first created the L1 quota counter and labelled it without "L1"; a fresh run, where
+# a one-phase connector created it, labelled it "L1": the incremental run's reason named it differently.
+@example(
+    (
+        282,
+        4,
+        1,
+        Params(
+            first_wait_s=0,
+            min_allocation_a=6,
+            min_offer_increase_interval_s=115,
+            max_offer_increase_a=3,
+            quota_mode="cumulative",
+            phase_aware=True,
+        ),
+        9,
+    )
+)
 def test_property_sends_never_worsen_any_constraint(scenario):
     drive(scenario, well_behaved=False)
 
