@@ -21,7 +21,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from balanz.csms.sessions import HistoryEntry, LiveTransaction, close_transaction
+from balanz.csms.sessions import close_transaction
+from balanz.sessions import HistoryEntry, LiveTransaction
 from balanz.store import Store
 
 T0 = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)

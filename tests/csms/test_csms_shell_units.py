@@ -12,9 +12,9 @@ from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config, FirmwareConfig
 from balanz.csms.operator import firmware_matches
 from balanz.csms.service import CsmsService
-from balanz.csms.sessions import LiveTransaction
 from balanz.csms.watchdog import close_stale
 from balanz.events import ChargerConnected, EventBus
+from balanz.sessions import LiveTransaction
 from balanz.store import RetryPolicy, Store, StoreUnavailable
 
 T0 = datetime(2025, 3, 4, 6, 0, tzinfo=UTC)

@@ -9,16 +9,10 @@ import pytest
 
 from balanz.config.schema import CsmsConfig, TagConfig
 from balanz.csms.meter_values import MeterSample
-from balanz.csms.sessions import (
-    HistoryEntry,
-    LiveTransaction,
-    add_usage,
-    close_transaction,
-    record_offer,
-    session_id,
-)
+from balanz.csms.sessions import add_usage, close_transaction, record_offer, session_id
 from balanz.csms.tags import authorize, merge_tags
 from balanz.csms.transactions import decide_meter_values, decide_start, decide_stop, find_timeouts
+from balanz.sessions import HistoryEntry, LiveTransaction
 
 T0 = datetime(2025, 3, 4, 10, 0, 8, tzinfo=UTC)
 TAGS = merge_tags(

@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from balanz.csms.sessions import HistoryEntry, LiveTransaction, close_transaction
+from balanz.csms.sessions import close_transaction
+from balanz.sessions import HistoryEntry, LiveTransaction
 from balanz.store import Store
 
 T0 = datetime(2025, 3, 4, 10, 0, 8, tzinfo=UTC)

@@ -10,7 +10,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from balanz.csms.sessions import HistoryEntry, LiveTransaction, SessionRecord, close_transaction
+from balanz.csms.sessions import close_transaction
+from balanz.sessions import HistoryEntry, LiveTransaction, SessionRecord
 from balanz.store import Store
 from balanz.store.codec import session_from_json, session_to_json
 from balanz.store.export import csv_row, write_csv
