@@ -340,8 +340,9 @@ def _explain(
     """The rule behind a target: the connector's own want, or the constraint that stopped it."""
     if grant >= want_amps or not ids:
         return w.rule, w.reason
-    # Ties go to the lowest counter index, so a full and an incremental run name the same constraint.
-    binding = min(ids, key=lambda k: (room[k], k))
+    # Ties go by label: counter indexes depend on the order counters were created, which differs between a
+    # full and an incremental run, while labels name the constraint itself.
+    binding = min(ids, key=lambda k: (room[k], counters.labels[k]))
     label = counters.labels[binding]
     if label.startswith("charger "):
         rule = "R8"
