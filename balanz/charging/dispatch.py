@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 TIMED_OUT = "TimedOut"
 UNSUPPORTED = frozenset({"NotSupported", "NotImplemented"})
+_DEFAULT_STRATEGY = Strategy()
 
 
 class Connections(Protocol):
@@ -80,7 +81,7 @@ class Dispatcher:
     state: Callable[[], State]
     update: Callable[[Callable[[State], State]], None]
     store: ConnectorStore | None = None
-    strategy: Strategy = field(default_factory=Strategy)
+    strategies: dict[str, Strategy] = field(default_factory=dict)
     _locks: dict[str, trio.Lock] = field(default_factory=dict)
     _installed: dict[Key, _Installed] = field(default_factory=dict)
     _setups: dict[str, ProfilesSetup] = field(default_factory=dict)
@@ -96,6 +97,10 @@ class Dispatcher:
             self._setups[charger_id] = ProfilesSetup.from_config(charger, self.config.profiles)
         return self._setups[charger_id]
 
+    def strategy_for(self, charger_id: str) -> Strategy:
+        """The strategy chosen for this charger (probing sets it); the spec's default until then."""
+        return self.strategies.get(charger_id) or _DEFAULT_STRATEGY
+
     def forget_setups(self) -> None:
         """The site changed (a charger registered or grew a connector): setups are rebuilt on next use."""
         self._setups.clear()
@@ -107,7 +112,7 @@ class Dispatcher:
         return self._installed.setdefault(key, _Installed(default_a=self._idle(key[0])))
 
     def _idle(self, charger_id: str) -> float:
-        return effective_amps(self.strategy, self.setup(charger_id).profiles.idle_limit_a)
+        return effective_amps(self.strategy_for(charger_id), self.setup(charger_id).profiles.idle_limit_a)
 
     # ---- one phase of a plan ---------------------------------------------------------------------------
 
@@ -138,7 +143,7 @@ class Dispatcher:
             else None
         )
         if tx is None:
-            steps = idle_offer(self.strategy, setup, key[1], change.value, now)
+            steps = idle_offer(self.strategy_for(key[0]), setup, key[1], change.value, now)
 
             def remember() -> None:
                 held.default_a = steps[0].limit_a or 0.0
@@ -146,9 +151,9 @@ class Dispatcher:
             return steps, remember
         plan = ConnectorPlan(key[1], change.value, tx)
         if held.tx_of != tx:
-            steps = start_transaction(self.strategy, setup, plan, held.default_a, now)
+            steps = start_transaction(self.strategy_for(key[0]), setup, plan, held.default_a, now)
         else:
-            steps = offer(self.strategy, setup, plan, float(change.previous or 0), now)
+            steps = offer(self.strategy_for(key[0]), setup, plan, float(change.previous or 0), now)
 
         def remember_tx() -> None:
             held.tx_of = tx
@@ -272,9 +277,11 @@ class Dispatcher:
                 target = cs.sent_value or 0
                 plans.append(ConnectorPlan(connector.connector_id, target, tx, cs.acked))
             setup = self.setup(charger_id)
+            strategy = self.strategy_for(charger_id)
             for p in plans:
-                values[(charger_id, p.connector_id)] = math.ceil(self._reasserted_a(setup, plans, p))
-            steps = reassert(self.strategy, setup, plans, now)
+                amps = self._reasserted_a(strategy, setup, plans, p)
+                values[(charger_id, p.connector_id)] = math.ceil(amps)
+            steps = reassert(strategy, setup, plans, now)
             ok = True
             for step in steps:
                 status = await self._call(conn, charger_id, step)
@@ -308,15 +315,17 @@ class Dispatcher:
             log.info("charger %s: profiles re-asserted", charger_id)
             return True
 
-    def _reasserted_a(self, setup: ProfilesSetup, plans: list[ConnectorPlan], plan: ConnectorPlan) -> float:
+    def _reasserted_a(
+        self, strategy: Strategy, setup: ProfilesSetup, plans: list[ConnectorPlan], plan: ConnectorPlan
+    ) -> float:
         """What the re-assertion lets this connector draw: its TxProfile during a transaction, else our
         TxDefault (the one on connector 0 follows connector 1's plan) — recorded as the confirmed limit, so
         it must be what the charger holds, not the lower of target and old acknowledgement."""
-        if plan.transaction_id is not None and self.strategy.live is LiveVia.TX_PROFILE:
+        if plan.transaction_id is not None and strategy.live is LiveVia.TX_PROFILE:
             return plan.live_amps
-        if self.strategy.default_on_zero:
+        if strategy.default_on_zero:
             plan = next((p for p in plans if p.connector_id == 1), ConnectorPlan(1))
-        return default_amps(self.strategy, setup, plan)
+        return default_amps(strategy, setup, plan)
 
     async def session_ended(self, key: Key) -> None:
         """R21: the default restored for the next session when a start swap never happened."""
@@ -327,7 +336,7 @@ class Dispatcher:
             return
         async with self._lock(key[0]):
             for step in stop_transaction(
-                self.strategy, self.setup(key[0]), key[1], held.default_a, self.now()
+                self.strategy_for(key[0]), self.setup(key[0]), key[1], held.default_a, self.now()
             ):
                 if await self._call(conn, key[0], step) == "Accepted":
                     held.default_a = step.limit_a or 0.0
