@@ -16,6 +16,7 @@ from balanz.allocation.model import Key, Params, Site
 from balanz.allocation.state import (
     ConnectorState,
     ExternalLimit,
+    GroupOverride,
     GroupState,
     InFlight,
     Sample,
@@ -249,6 +250,30 @@ def set_group_suspended(state: State, group_id: str, suspended: bool) -> State:
 def set_external_limit(state: State, group_id: str, amps: int, valid_until: datetime) -> State:
     """An external limit for a group, valid until ``valid_until`` (then the group's fallback applies)."""
     gs = replace(state.group(group_id), external=ExternalLimit(amps, valid_until))
+    return replace(state, groups={**state.groups, group_id: gs}, changed_all=True)
+
+
+def suspend_connector(state: State, key: Key, suspended: bool) -> State:
+    """R22 for one connector: while suspended its want is 0 (a reduction to 0 A); resuming lifts it.
+
+    Kept on the connector, not the session, so it lasts across sessions until the operator resumes it.
+    """
+    cs = state.connector(key)
+    if cs.suspended_by_operator == suspended:
+        return state
+    return _put(state, key, replace(cs, suspended_by_operator=suspended))
+
+
+def set_group_override(state: State, group_id: str, amps: int | None, until: datetime | None) -> State:
+    """An operator cap on a group's limit until ``until`` (None: until cleared); ``amps`` None clears it.
+
+    The group's effective limit is the lowest of its schedule, its external limit and this override. A
+    lowering takes effect at once: it cannot be anticipated, so the group is in recovery (reductions
+    only) until the connectors have confirmed lower offers — as for an external limit lowered without
+    notice. Its expiry only lifts the cap.
+    """
+    override = None if amps is None else GroupOverride(amps, until)
+    gs = replace(state.group(group_id), override=override)
     return replace(state, groups={**state.groups, group_id: gs}, changed_all=True)
 
 
