@@ -21,7 +21,7 @@ def test_profiles_are_dated_in_the_time_of_a_charger_that_runs_behind(caplog):
     assert clocks.profile_time("CP1", T) == T  # nothing heard yet: our time
     with caplog.at_level(logging.WARNING):
         clocks.note("CP1", T - timedelta(minutes=20), T)
-        clocks.note("CP1", T - timedelta(minutes=20), T + timedelta(seconds=10))
+        clocks.note("CP1", T - timedelta(minutes=20, seconds=-10), T + timedelta(seconds=10))
     assert clocks.profile_time("CP1", T) == T - timedelta(minutes=20)
     assert len([r for r in caplog.records if "CP1" in r.getMessage()]) == 1, "warned once, not per message"
 
