@@ -53,7 +53,7 @@ from balanz.charging.probe import (
     probe_warnings,
 )
 from balanz.charging.strategy import Answer, Ladder, Outcome, Uncontrollable, choose, on_answer
-from balanz.charging.verify import Check, Verdict, expect, observe
+from balanz.charging.verify import Check, Verdict, observe, retarget
 from balanz.config.schema import Config, ProfilesConfig
 from balanz.events import ChargerBooted, Event, EventBus, MeterUpdated
 from balanz.profiles import Purpose
@@ -420,7 +420,7 @@ class Onboarding:
         new_session = ch.sessions.get(n) != cs.session.transaction_id
         check = ch.checks.get(n)
         if check is None or new_session or check.target_a != target:
-            check = expect(check, target, event.at, new_session=new_session)
+            check = retarget(check, target, event.at, new_session=new_session)
         ch.sessions[n] = cs.session.transaction_id
         profiles = self._profiles(charger_id)
         for sample in event.samples:
