@@ -40,6 +40,8 @@ from .csms_charger import RunningDaemon, start_daemon
 from .test_smart_day import CAR, T0, smart_config
 
 SUPPLY_A = 40
+SECOND_CAR_S = 15 * 60
+"""The first car has ramped up to what it may take when the second arrives."""
 DROP_AT_S = 20 * 60
 DROP_S = 60
 LEAVE_AT_S = 35 * 60
@@ -112,6 +114,10 @@ class Case:
     allocator: dict[str, Any] = dataclasses.field(default_factory=dict)
     server: dict[str, Any] = dataclasses.field(default_factory=dict)
     good_configuration: dict[str, str] = dataclasses.field(default_factory=dict)
+    group: dict[str, Any] = dataclasses.field(default_factory=dict)
+    supply_a: int = SUPPLY_A
+    good_first: bool = False
+    """GOOD's car arrives first and takes what it can before QUIRKY's."""
     unprotected: Callable[[Run, datetime], bool] | None = None
     """Instants at which the chargers may allow more than the supply, for a quirk balanz cannot cover there
     (each one explained where it is used and in docs/simulator.md)."""
@@ -127,13 +133,14 @@ def flags(quirk: Quirk, params: dict[str, float]) -> QuirkFlags:
 
 
 def site_config(tmp_path: Path, case: Case) -> Config:
-    base = smart_config(tmp_path, 0, supply=str(SUPPLY_A), **case.allocator)
+    base = smart_config(tmp_path, 0, supply=str(case.supply_a), **case.allocator)
     quirky = ChargerConfig(id="QUIRKY", group="site", max_current_a=32, **case.charger)
     good = ChargerConfig(id="GOOD", group="site", max_current_a=32)
     return dataclasses.replace(
         base,
         server=dataclasses.replace(ServerConfig(host="127.0.0.1", port=0, ping_interval_s=0), **case.server),
         profiles=dataclasses.replace(ProfilesConfig(), **case.profiles),
+        group=(dataclasses.replace(base.group[0], **case.group),),
         charger=(quirky, good),
     )
 
@@ -141,7 +148,7 @@ def site_config(tmp_path: Path, case: Case) -> Config:
 async def run_day(nursery: trio.Nursery, tmp_path: Path, case: Case) -> Run:
     config = site_config(tmp_path, case)
     running = await start_daemon(nursery, config, SiteClock(T0))
-    watch = LimitWatch(SUPPLY_A)
+    watch = LimitWatch(case.supply_a)
     clock = SimClock.starting(T0)
     quirky = SimCharger(
         SimChargerSpec(id="QUIRKY", quirks=flags(case.quirk, case.params)),
@@ -160,10 +167,11 @@ async def run_day(nursery: trio.Nursery, tmp_path: Path, case: Case) -> Run:
     run = Run(running, quirky, good, watch, clock)
     nursery.start_soon(watch_uncontrollable, run)
     await trio.sleep(120)
-    quirky.plug(1, CAR, tag="ALICE")
-    await trio.sleep(120)
-    good.plug(1, CAR, tag="BOB")
-    await trio.sleep(DROP_AT_S - 240)
+    first, second = (good, quirky) if case.good_first else (quirky, good)
+    first.plug(1, CAR, tag="ALICE")
+    await trio.sleep(SECOND_CAR_S - 120)
+    second.plug(1, CAR, tag="BOB")
+    await trio.sleep(DROP_AT_S - SECOND_CAR_S)
     quirky.drop_network(DROP_S)
     await trio.sleep(DROP_S)
     await trio.sleep(LEAVE_AT_S - DROP_AT_S - DROP_S)
@@ -183,9 +191,9 @@ async def watch_uncontrollable(run: Run) -> None:
 
 def assert_safe(run: Run, case: Case) -> None:
     over = [(at, a) for at, a in run.watch.over if case.unprotected is None or not case.unprotected(run, at)]
-    assert over == [], f"chargers allowed more than {SUPPLY_A} A: {over[:5]}"
+    assert over == [], f"chargers allowed more than {case.supply_a} A: {over[:5]}"
     assert run.watch.checks >= 4, "the check ran at the limit changes and transaction starts"
-    assert run.allowed_now() <= SUPPLY_A
+    assert run.allowed_now() <= case.supply_a
 
 
 # ---- what each quirk must show ----------------------------------------------------------------------
@@ -303,6 +311,16 @@ def rejects_zero_detected(run: Run) -> None:
     assert not run.allocator.state.charger("QUIRKY").uncontrollable
 
 
+def rejects_zero_configured(run: Run) -> None:
+    """The allocator does not know the 6 A floor: an idle connector of QUIRKY lets a new session draw 6 A
+    before balanz offers anything. group.headroom_a = 6 per such connector keeps that room free."""
+    rejects_zero_detected(run)
+    start = run.watch.of(TransactionStarted, "GOOD")[0].at
+    stop = run.watch.of(TransactionStopped, "GOOD")[0].at
+    during = [r.amps for r in run.watch.of(LimitChanged, "GOOD") if start <= r.at < stop]
+    assert max(during) <= 24 - 6, "6 A kept free"
+
+
 def no_offered_configured(run: Run) -> None:
     """configure_measurands: GOOD gets both measurands, QUIRKY refuses Current.Offered (verification
     falls back to usage)."""
@@ -367,6 +385,7 @@ CASES = [
         apply_delay_configured,
         params={"apply_delay_s": 30},
         allocator={"wait_after_reduce_s": 35},
+        supply_a=32,
     ),
     Case(Quirk.NEVER_ANSWERS, "detected", never_answers_detected),
     Case(Quirk.SLOW_ANSWERS, "by design", slow_answers_by_design, params={"answer_delay_s": 20}),
@@ -380,6 +399,14 @@ CASES = [
         charger={"smart_charging": False},
     ),
     Case(Quirk.REJECTS_ZERO, "detected", rejects_zero_detected),
+    Case(
+        Quirk.REJECTS_ZERO,
+        "configured",
+        rejects_zero_configured,
+        supply_a=24,
+        good_first=True,
+        group={"headroom_a": 6},
+    ),
     Case(
         Quirk.NO_CURRENT_OFFERED,
         "configured",
