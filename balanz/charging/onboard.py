@@ -20,7 +20,8 @@ Readings and decisions (pinned by tests/charging/test_onboard.py and tests/e2e/t
   uncontrollable at once (counted at its maximum, R19), logged with what to change on the charger.
 - Strategy: the charger's own stored strategy first, else (with `learn_by_model`) the newest one that
   worked for the same vendor, model and firmware, then the ladder of `[profiles]` merged with the
-  charger's `profile` table. A strategy is stored once a re-assertion under it completed.
+  charger's `profile` table. A strategy is stored once a re-assertion under it completed (seen at the
+  charger's next status, meter or transaction event).
 - A refusal moves the ladder (`strategy.on_answer`); the dispatcher then sends again under the next rung
   at once. A TxProfile refused after the charger rebooted during its transaction proves nothing about the
   strategy (P6). Only an exhausted ladder or NotSupported makes the charger uncontrollable.
@@ -55,7 +56,7 @@ from balanz.charging.probe import (
 from balanz.charging.strategy import Answer, Ladder, Outcome, Uncontrollable, choose, on_answer
 from balanz.charging.verify import Check, Verdict, observe, retarget
 from balanz.config.schema import Config, ProfilesConfig
-from balanz.events import ChargerBooted, Event, EventBus, MeterUpdated
+from balanz.events import ChargerBooted, ChargerConnected, ChargerDisconnected, Event, EventBus, MeterUpdated
 from balanz.profiles import Purpose
 from balanz.wire.errors import CallErrorReceived, WireError
 
@@ -209,11 +210,12 @@ class Onboarding:
         )
         for warning in ch.warnings:
             log.warning("%s", warning)
+        smart = self.config.mode.smart_charging and self._profiles(charger_id).strategy != "off"
         result = choose(
             probe,
             self._profiles(charger_id),
             connectors,
-            smart_charging=self.config.mode.smart_charging and charger.smart_charging,
+            smart_charging=smart and charger.smart_charging,
             learned=learned,
             min_allocation_a=self.config.allocator.min_allocation_a,
             charger_id=charger_id,
@@ -221,7 +223,7 @@ class Onboarding:
         ch.ladder = result
         if isinstance(result, Uncontrollable):
             self.dispatcher.strategies.pop(charger_id, None)
-            self._uncontrollable(charger_id, result.reason)
+            self._uncontrollable(charger_id, result.reason, chosen=not (smart and charger.smart_charging))
             return
         for note in result.notes:
             log.warning("%s", note)
@@ -313,10 +315,14 @@ class Onboarding:
         except Exception:
             log.exception("charger %s: strategy could not be written to the store", charger_id)
 
-    def _uncontrollable(self, charger_id: str, reason: str) -> None:
+    def _uncontrollable(self, charger_id: str, reason: str, *, chosen: bool = False) -> None:
+        """R19. `chosen`: the configuration says so (smart_charging = false, strategy = "off")."""
         ch = self._charger(charger_id)
         ch.reason = reason
-        log.error("charger %s is uncontrollable: %s — %s", charger_id, reason, FIX_UNCONTROLLABLE)
+        if chosen:
+            log.info("charger %s: %s; counted at its maximum current", charger_id, reason)
+        else:
+            log.error("charger %s is uncontrollable: %s — %s", charger_id, reason, FIX_UNCONTROLLABLE)
         site = self.dispatcher.site
         self.dispatcher.update(lambda s: tr.charger_uncontrollable(s, site, charger_id, True))
         if self.store is not None:
@@ -398,7 +404,8 @@ class Onboarding:
             ch.booted = trio.Event()
             return
         ch = self._chargers.get(event.charger_id)
-        if ch is None:
+        if ch is None or isinstance(event, ChargerConnected | ChargerDisconnected):
+            # The allocator may not have applied a (dis)connection yet: its state would be stale here.
             return
         self._save_strategy(event.charger_id, ch)
         if isinstance(event, MeterUpdated):

@@ -16,7 +16,7 @@ from balanz.charging.probe import PROBE_KEYS
 from balanz.charging.verify import Check, expect, retarget
 from balanz.clock import SiteClock
 from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig, ProfilesConfig
-from balanz.events import ChargerBooted, ChargerConnected, EventBus
+from balanz.events import ChargerBooted, ChargerConnected, EventBus, StatusChanged
 from balanz.store import Store
 from balanz.wire.errors import CallErrorReceived, CallTimeout
 
@@ -133,7 +133,9 @@ async def test_a_boot_is_probed_once_and_the_strategy_follows_the_answer(nursery
     assert stored is not None
     assert stored.capabilities["rate_units"] == ["W"]
     assert (stored.vendor, stored.model, stored.firmware_version) == ("ACME", "Box", "1.0")
-    # The strategy is stored once a re-assertion under it went through (any later event of the charger).
+    # The strategy is stored once a re-assertion under it went through (the charger's next event).
+    bus.publish(StatusChanged("CP1", 1, T0, "Available", "NoError", False, False))
+    await trio.sleep(1)
     bus.publish(ChargerConnected("CP1", T0, 2))
     await trio.sleep(5)
     assert store.capabilities("CP1").strategy == "tx/L0/Absolute/W"
@@ -237,11 +239,10 @@ async def test_measurands_are_added_one_at_a_time(nursery, autojump_clock):
 async def test_a_plain_reconnect_after_a_restart_uses_the_stored_probe(nursery, store, autojump_clock):
     stored = {**SMART_KEYS, "ChargingScheduleAllowedChargingRateUnit": "Power"}
     charger = ScriptedCharger(stored)
-    service, bus = await started(nursery, charger, store=store)
+    _, bus = await started(nursery, charger, store=store)
     boot(bus)
     await trio.sleep(5)
-    await service.dispatcher.reassert("CP1")
-    bus.publish(ChargerConnected("CP1", T0, 2))
+    bus.publish(StatusChanged("CP1", 1, T0, "Available", "NoError", False, False))
     await trio.sleep(1)
     assert store.capabilities("CP1").strategy == "tx/L0/Absolute/W"
 

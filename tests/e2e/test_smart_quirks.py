@@ -105,8 +105,8 @@ class Run:
 class Case:
     quirk: Quirk
     how: str
-    """"detected" (probe / ladder / verification), "configured" (the charger's profile table or another key),
-    or "by design" (balanz's default behaviour already copes)."""
+    """"detected" (the strategy ladder or verification finds it), "probed" (the capability probe does),
+    "configured" (the charger's profile table or another key), or "by design" (the defaults cope)."""
     check: Callable[[Run], None]
     params: dict[str, float] = dataclasses.field(default_factory=dict)
     charger: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -114,6 +114,8 @@ class Case:
     allocator: dict[str, Any] = dataclasses.field(default_factory=dict)
     server: dict[str, Any] = dataclasses.field(default_factory=dict)
     good_configuration: dict[str, str] = dataclasses.field(default_factory=dict)
+    configuration: dict[str, str] = dataclasses.field(default_factory=dict)
+    """QUIRKY's configuration keys (what a scenario file would give it)."""
     group: dict[str, Any] = dataclasses.field(default_factory=dict)
     supply_a: int = SUPPLY_A
     good_first: bool = False
@@ -151,7 +153,7 @@ async def run_day(nursery: trio.Nursery, tmp_path: Path, case: Case) -> Run:
     watch = LimitWatch(case.supply_a)
     clock = SimClock.starting(T0)
     quirky = SimCharger(
-        SimChargerSpec(id="QUIRKY", quirks=flags(case.quirk, case.params)),
+        SimChargerSpec(id="QUIRKY", quirks=flags(case.quirk, case.params), configuration=case.configuration),
         running.url,
         clock=clock,
         events=watch,
@@ -218,6 +220,12 @@ def watts_detected(run: Run) -> None:
     assert run.quirky.limit(1).amps >= 6
 
 
+def watts_probed(run: Run) -> None:
+    """Advertised as it is in scenario files (`Power` only): no refusal needed to find the unit."""
+    watts_detected(run)
+    assert all(t.answer == {"status": "Accepted"} for t in run.told("SetChargingProfile"))
+
+
 def start_schedule_by_design(run: Run) -> None:
     sets = run.told("SetChargingProfile")
     assert sets
@@ -245,7 +253,8 @@ def forgets_gap(run: Run, at: datetime) -> bool:
 
 
 def clear_unknown_configured(run: Run) -> None:
-    """clear_before_set (P14 tables) makes balanz clear before raising: Unknown answers count as done."""
+    """Unknown answers count as done. balanz clears nothing in normal operation, so clear_before_set (the
+    P14 table) is switched on here to make it clear before every raise."""
     clears = run.told("ClearChargingProfile")
     assert clears
     assert all(t.answer == {"status": "Unknown"} for t in clears)
@@ -371,11 +380,17 @@ def no_subprotocol_configured(run: Run) -> None:
 CASES = [
     Case(Quirk.STACK_LEVEL_0_ONLY, "detected", stack_level_detected, profiles={"stack_level": 2}),
     Case(Quirk.WATTS_ONLY, "detected", watts_detected),
+    Case(
+        Quirk.WATTS_ONLY,
+        "probed",
+        watts_probed,
+        configuration={"ChargingScheduleAllowedChargingRateUnit": "Power"},
+    ),
     Case(Quirk.ABSOLUTE_NEEDS_START, "by design", start_schedule_by_design),
     Case(Quirk.FORGETS_PROFILES, "detected", forgets_detected, unprotected=forgets_gap),
     Case(
         Quirk.CLEAR_ANSWERS_UNKNOWN,
-        "configured",
+        "by design",
         clear_unknown_configured,
         charger={"profile": {"clear_before_set": True}},
     ),
@@ -423,7 +438,7 @@ CASES = [
     ),
     Case(Quirk.RELATIVE_ONLY, "detected", relative_detected),
     Case(Quirk.RELATIVE_ONLY, "configured", relative_configured, charger={"profile": {"kind": "relative"}}),
-    Case(Quirk.NO_SMART_CHARGING, "detected", no_smart_detected),
+    Case(Quirk.NO_SMART_CHARGING, "probed", no_smart_detected),
     Case(Quirk.NO_SUBPROTOCOL, "configured", no_subprotocol_configured),
 ]
 
