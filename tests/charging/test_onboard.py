@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 import trio
 
+from balanz.allocation import events as tr
 from balanz.charging.allocator_task import AllocatorService
 from balanz.charging.probe import PROBE_KEYS
 from balanz.charging.verify import Check, expect, retarget
 from balanz.clock import SiteClock
 from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig, ProfilesConfig
-from balanz.events import ChargerBooted, ChargerConnected, EventBus, StatusChanged
+from balanz.csms.meter_values import ConnectorMeter, MeterSample, apply_samples
+from balanz.events import ChargerBooted, ChargerConnected, EventBus, MeterUpdated, StatusChanged
 from balanz.store import Store
 from balanz.wire.errors import CallErrorReceived, CallTimeout
 
@@ -289,3 +291,30 @@ def test_a_raise_keeps_the_served_grace_a_reduction_starts_anew():
     assert retarget(check, 8, later, new_session=False) == expect(check, 8, later, new_session=False)
     assert retarget(check, 13, later, new_session=True).failures == 0
     assert retarget(None, 6, later, new_session=False) == Check(6, later)
+
+
+async def test_a_charger_offering_above_its_limit_becomes_uncontrollable(nursery, autojump_clock):
+    """P8: Current.Offered stays at 32 A whatever balanz sets; after verify_failures_max mismatches the
+    charger is counted at its maximum and the reason names the observed value."""
+    charger = ScriptedCharger()
+    service, bus = await started(nursery, charger)
+    boot(bus)
+    await trio.sleep(5)
+    key = ("CP1", 1)
+    service.update(lambda s: tr.transaction_started(s, service.site, key, 7, T0, 0.0, "ALICE"))
+    meter = ConnectorMeter()
+    at = T0
+    for _ in range(12):
+        await trio.sleep(60)
+        at += timedelta(seconds=60)
+        sample = MeterSample(at=at, usage_a=31.0, usage_phases_a=(31.0, 31.0, 31.0), offered_a=32.0)
+        meter = apply_samples(meter, (sample,))
+        bus.publish(MeterUpdated("CP1", 1, at, 7, (sample,), meter))
+        if service.state.charger("CP1").uncontrollable:
+            break
+    found = service.onboarding.findings("CP1")
+    assert service.state.charger("CP1").uncontrollable
+    assert "Current.Offered 32 A above limit" in found.uncontrollable
+    assert "charger does not apply its limit" in found.uncontrollable
+    assert found.verdicts[1] == "uncontrollable"
+    assert at - T0 <= timedelta(minutes=8)
