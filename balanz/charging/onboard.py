@@ -418,7 +418,9 @@ class Onboarding:
             return
         charger = state.charger(charger_id)
         cs = state.connector((charger_id, n))
-        if charger.uncontrollable or charger.reasserting or cs.session is None or cs.acked is None:
+        if charger.uncontrollable or charger.reasserting:
+            return  # a reconnection keeps the session's mismatch count
+        if cs.session is None or cs.acked is None:
             ch.checks.pop(n, None)
             return
         settling = [v for v, until in cs.settling if until > event.at]
