@@ -9,7 +9,9 @@ to verification. What the operator should read comes back from `findings`.
 Readings and decisions (pinned by tests/charging/test_onboard.py and tests/e2e/test_smart_quirks.py):
 - A probe is made once per BootNotification. A plain reconnect reuses the result — this process's, else
   the store's (§4 "reused until the next BootNotification"). A charger known nowhere that connects
-  without booting gets `PROBE_AFTER_CONNECT_S` for its BootNotification, then is probed anyway.
+  without booting gets `PROBE_AFTER_CONNECT_S` for its BootNotification, then is probed anyway. After a
+  BootNotification the probe waits for the charger's next message (at most `AFTER_BOOT_WAIT_S`), which
+  proves the BootNotification.conf reached it (P25: the boot event is published inside the handler).
 - The probe asks every `PROBE_KEYS` key in one GetConfiguration. A CALLERROR (chargers that refuse long
   key lists) makes it ask `GetConfigurationMaxKeys` alone and then the keys in chunks of that size (one
   per call when the charger does not say); a chunk that still fails leaves its keys unknown.
@@ -69,6 +71,8 @@ ANSWER_STATUSES = frozenset({"Accepted", "Rejected", "NotSupported"})
 """SetChargingProfile statuses; any other answer string from the dispatcher is a CALLERROR code."""
 NOT_SENT = "Invalid"
 """The dispatcher's word for a payload our own schema check refused (the charger never saw it)."""
+AFTER_BOOT_WAIT_S = 5
+"""At most this long after a BootNotification for the charger's next message before the probe goes out."""
 FIX_UNCONTROLLABLE = (
     "balanz counts it at its maximum current; fix the charger's smart-charging / load-management setting "
     "or its `profile` table, then reboot it or run reassert-profiles"
@@ -94,6 +98,8 @@ class Findings:
 class _Charger:
     lock: trio.Lock = field(default_factory=trio.Lock)
     booted: trio.Event = field(default_factory=trio.Event)
+    heard: trio.Event = field(default_factory=trio.Event)
+    """Set by the charger's first message after its latest BootNotification."""
     boots: int = 0
     booted_at: datetime | None = None
     identity: tuple[str, str, str] | None = None
@@ -155,6 +161,11 @@ class Onboarding:
                 with trio.move_on_after(PROBE_AFTER_CONNECT_S):
                     await ch.booted.wait()
                 self._drain()
+            # P25: nothing before the BootNotification.conf has reached the charger; its next message
+            # (the StatusNotifications every charger sends after booting) proves it has.
+            if ch.boots > 0:
+                with trio.move_on_after(AFTER_BOOT_WAIT_S):
+                    await ch.heard.wait()
             conn = self.dispatcher.connections.connection(charger_id)
             if conn is None:
                 return
@@ -402,8 +413,11 @@ class Onboarding:
             ch.checks.clear()
             ch.booted.set()
             ch.booted = trio.Event()
+            ch.heard = trio.Event()
             return
         ch = self._chargers.get(event.charger_id)
+        if ch is not None and not isinstance(event, ChargerDisconnected):
+            ch.heard.set()
         if ch is None or isinstance(event, ChargerConnected | ChargerDisconnected):
             # The allocator may not have applied a (dis)connection yet: its state would be stale here.
             return

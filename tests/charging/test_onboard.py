@@ -13,6 +13,7 @@ import trio
 
 from balanz.allocation import events as tr
 from balanz.charging.allocator_task import AllocatorService
+from balanz.charging.onboard import AFTER_BOOT_WAIT_S
 from balanz.charging.probe import PROBE_KEYS
 from balanz.charging.verify import Check, expect, retarget
 from balanz.clock import SiteClock
@@ -108,8 +109,10 @@ async def started(
 
 
 def boot(bus: EventBus, vendor: str = "ACME", model: str = "Box", firmware: str = "1.0") -> None:
+    """Connect, boot, and the StatusNotification a charger sends once its boot was accepted."""
     bus.publish(ChargerConnected("CP1", T0, 1))
     bus.publish(ChargerBooted("CP1", T0, "Accepted", vendor, model, firmware))
+    bus.publish(StatusChanged("CP1", 0, T0, "Available", "NoError", False, False))
 
 
 @pytest.fixture
@@ -258,6 +261,29 @@ async def test_a_plain_reconnect_after_a_restart_uses_the_stored_probe(nursery, 
         again.sent("SetChargingProfile")[0]["csChargingProfiles"]["chargingSchedule"]["chargingRateUnit"]
         == "W"
     )
+
+
+async def test_the_probe_waits_for_the_chargers_first_message_after_its_boot(nursery, autojump_clock):
+    """P25: the boot event is published before the BootNotification.conf is written; the charger's next
+    message proves the answer reached it. Without one the probe goes out after AFTER_BOOT_WAIT_S."""
+    charger = ScriptedCharger()
+    service, bus = await started(nursery, charger)
+    start = trio.current_time()
+    bus.publish(ChargerConnected("CP1", T0, 1))
+    bus.publish(ChargerBooted("CP1", T0, "Accepted", "ACME", "Box", "1.0"))
+    await trio.sleep(2)
+    assert charger.sent("GetConfiguration") == []
+    bus.publish(StatusChanged("CP1", 0, T0, "Available", "NoError", False, False))
+    await trio.sleep(1)
+    assert charger.at[0] - start == pytest.approx(2, abs=0.1)
+    assert charger.calls[0][0] == "GetConfiguration"
+    bus.publish(ChargerBooted("CP1", T0, "Accepted", "ACME", "Box", "1.0"))
+    await trio.sleep(10)
+    second = [
+        at for (name, _), at in zip(charger.calls, charger.at, strict=True) if name == "GetConfiguration"
+    ]
+    assert second[1] - second[0] == pytest.approx(1 + AFTER_BOOT_WAIT_S, abs=0.1)
+    assert not service.state.charger("CP1").reasserting
 
 
 async def test_a_connect_without_boot_waits_for_it_then_probes(nursery, autojump_clock):
