@@ -1,9 +1,10 @@
 """The one source of "now" for the daemon: UTC instants that follow trio's clock.
 
-Handlers, watchdogs and the allocator all ask ``SiteClock.now()``. It is anchored once (at the first call
+Handlers, watchdogs and the allocator all ask ``SiteClock.now()``. It is anchored (at the first call
 inside ``trio.run``) to a UTC instant and from then on advances with ``trio.current_time()``, so under a
-virtual clock (tests, autojump) every part of the daemon sees the same, consistent instants, and in
-production the instants are the wall clock's, without a second clock that could drift from trio's timers.
+virtual clock (tests, autojump) every part of the daemon sees the same, consistent instants, and trio's
+timers and our instants never disagree. In production (``balanz run``) ``follow_wall`` re-anchors it when
+the host's clock is stepped, and the allocator moves its remembered instants by the same step.
 """
 
 from __future__ import annotations

@@ -180,6 +180,7 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
         if v.autoregistered
     ]
     allocator.live_transactions = service.live_transactions
+    allocator.dispatcher.profile_time = service.charger_clocks.profile_time
     if store is not None:
         allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state)
     if store is not None:

@@ -44,11 +44,17 @@ class ChargerClocks:
         self._offsets: dict[str, timedelta] = {}
         self._warned: dict[str, bool] = {}
 
-    def note(self, charger_id: str, charger_time: datetime | None, received_at: datetime) -> None:
+    def note(
+        self, charger_id: str, charger_time: datetime | None, received_at: datetime, *, replay: bool = False
+    ) -> None:
+        """``replay``: the charger reconnected moments ago and may be sending its offline queue, whose old
+        timestamps say nothing about its clock — used for dating (earlier is harmless), not for warnings."""
         if charger_time is None:
             return
         offset = charger_time - received_at
         self._offsets[charger_id] = offset
+        if replay and offset < timedelta(0):
+            return
         far = abs(offset.total_seconds()) > self.warn_beyond_s
         if far and not self._warned.get(charger_id):
             log.warning(

@@ -275,7 +275,8 @@ class CsmsService:
         await self.admit_or_fail(conn)
         now = self.seen(conn.charger_id)
         wire = snake_to_camel_case(dict(payload))
-        self.charger_clocks.note(conn.charger_id, message_time(wire), now)
+        replay = self.in_backlog(conn.charger_id, now)
+        self.charger_clocks.note(conn.charger_id, message_time(wire), now, replay=replay)
         return now, wire
 
     async def autoregister(self, charger_id: str) -> ChargerView:

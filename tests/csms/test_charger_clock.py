@@ -35,3 +35,11 @@ def test_a_charger_ahead_of_us_gets_our_time_and_a_corrected_clock_is_believed_a
     assert clocks.profile_time("CP1", T) == T
     clocks.note("CP1", None, T)  # a message without a timestamp changes nothing
     assert clocks.offset("CP1") == timedelta(0)
+
+
+def test_a_replayed_offline_queue_dates_profiles_earlier_but_is_not_a_clock_problem(caplog):
+    clocks = ChargerClocks(warn_beyond_s=150)
+    with caplog.at_level(logging.WARNING):
+        clocks.note("CP1", T - timedelta(minutes=30), T, replay=True)
+    assert clocks.profile_time("CP1", T) == T - timedelta(minutes=30)
+    assert caplog.records == []

@@ -86,11 +86,12 @@ async def test_a_host_clock_stepped_forward_puts_the_slots_back_on_real_time(
     assert all(c.transactions() for c in chargers)
 
 
-async def test_a_host_clock_stepped_back_keeps_reductions_settling_for_their_full_time(
+async def test_a_host_clock_ahead_of_the_chargers_dates_profiles_in_their_time(
     nursery, tmp_path, autojump_clock
 ):
-    """The host runs 20 minutes ahead and is stepped back while cars charge under the 32 A slot; nothing
-    is offered twice and the site stays within its limit at every instant."""
+    """The host runs 20 minutes ahead of the chargers, then is stepped back while cars charge. Profiles
+    dated by the host's clock would start 15 minutes in the chargers' future (P4: none in force, both cars
+    at 32 A on a 32 A supply); dated in the chargers' time they hold at every instant, before and after."""
     host = HostClock(timedelta(minutes=20))
     running, chargers = await _site(nursery, tmp_path, host)
     chargers[0].plug(1, CAR, tag="ALICE")
