@@ -25,14 +25,10 @@ log = logging.getLogger(__name__)
 def message_time(payload: Mapping[str, Any]) -> datetime | None:
     """The charger's own newest instant in a StatusNotification, Start/StopTransaction or MeterValues."""
     found = [payload.get("timestamp")]
-    found.extend(mv.get("timestamp") for mv in payload.get("meterValue") or () if isinstance(mv, Mapping))
-    instants = []
-    for text in found:
-        if isinstance(text, str):
-            try:
-                instants.append(parse_timestamp(text))
-            except ValueError:
-                continue
+    values = payload.get("meterValue")
+    if isinstance(values, list):
+        found.extend(mv.get("timestamp") for mv in values if isinstance(mv, Mapping))
+    instants = [at for at in map(parse_timestamp, found) if at is not None]
     return max(instants, default=None)
 
 

@@ -14,6 +14,8 @@ def test_the_newest_timestamp_of_a_message_is_its_time():
     assert message_time({"timestamp": "2025-03-04T09:00:00+01:00"}) == T
     assert message_time({"timestamp": "yesterday"}) is None
     assert message_time({}) is None
+    assert message_time({"meterValue": [{"timestamp": None}, "junk", {}]}) is None
+    assert message_time({"meterValue": "junk", "timestamp": 7}) is None
 
 
 def test_profiles_are_dated_in_the_time_of_a_charger_that_runs_behind(caplog):
