@@ -8,16 +8,45 @@ has no transition for yet, the note says the intent is only recorded, never that
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from balanz.allocation import events as tr
 from balanz.allocation.model import Site
+from balanz.allocation.planner import Plan
 from balanz.allocation.state import State
 from balanz.charging.allocator_task import AllocatorService
 from balanz.control.intents import GroupLimit
 from balanz.store import Store
 
 log = logging.getLogger(__name__)
+
+
+PlanListener = Callable[[Plan], None]
+
+
+class ObservedAllocator(AllocatorService):
+    """The allocator service telling listeners of every plan it makes (the monitor's change reasons and
+    event log). A run may plan twice (before and after its reductions are answered) and both plans carry
+    decisions, so the hook is the assignment of ``last_plan`` itself rather than the end of a run."""
+
+    def add_plan_listener(self, listener: PlanListener) -> None:
+        self.__dict__.setdefault("plan_listeners", []).append(listener)
+
+    @property  # type: ignore[override]
+    def last_plan(self) -> Plan | None:
+        return self.__dict__.get("_observed_plan")
+
+    @last_plan.setter
+    def last_plan(self, plan: Plan | None) -> None:
+        self.__dict__["_observed_plan"] = plan
+        if plan is None:
+            return
+        for listener in self.__dict__.setdefault("plan_listeners", []):
+            try:
+                listener(plan)
+            except Exception:
+                log.exception("plan listener %s failed; the allocator goes on", listener)
 
 
 def stored_intents(store: Store, site: Site, state: State) -> State:

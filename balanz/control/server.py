@@ -125,6 +125,11 @@ class ControlServer:
         self._suspended = self.store.suspended_groups()
         self._dirty.set()
 
+    def changed(self) -> None:
+        """The allocator decided something: rebuild soon (the builder still sends at most one delta per
+        feed interval)."""
+        self._dirty.set()
+
     def audit(self, kind: str, message: str, charger_id: str | None = None) -> None:
         self.service.audit(kind, message, charger_id)
         self.announce(Event(at=iso(self.clock.now()), kind="audit", text=message, charger=charger_id or ""))

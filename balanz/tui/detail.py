@@ -53,9 +53,15 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
 
     history = ", ".join(f"{v:g}" for v in connector.offer_history[-8:]) or UNKNOWN
     line("offers", history)
-    line("target", f"{amps(connector.target_a)} A  ack {amps(connector.offer_a)} A")
+    line(
+        "target",
+        f"{amps(connector.target_a)} A  want {amps(connector.want_a)}  sent {amps(connector.sent_a)}"
+        f"  ack {amps(connector.offer_a)}",
+    )
     line("exposure", f"{amps(connector.exposure_a)} A  in flight {amps(connector.in_flight_a)} A")
     line("usage", f"{phases(connector.usage_a)} A  EV cap {amps(connector.ev_cap_a)}")
+    if connector.pinned:
+        line("pinned", connector.pinned, "yellow")
     prio = UNKNOWN if connector.priority is None else f"{connector.priority} ({connector.priority_source})"
     line("priority", prio)
     if connector.suspended or connector.suspended_until:

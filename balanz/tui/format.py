@@ -161,6 +161,12 @@ def group_lines(group: Group, now: str, width: int) -> list[str]:
         nxt = group.next_change
         quotas = ":".join(f"{q.threshold}={q.amps:g}" for q in nxt.slot.quotas)
         title.append(f"next {clock(nxt.at)} ({relative(nxt.at, now)}) {quotas}".rstrip())
+    external = group.external
+    if external is not None:
+        if external.stale:
+            title.append(f"external stale: fallback {external.fallback_a:g} A")
+        else:
+            title.append(f"external {amps(external.limit_a)} A until {clock(external.until)}")
     if group.override is not None:
         title.append(f"override {group.override.limit_a:g} A until {clock(group.override.until)}")
     if group.suspended:
@@ -173,11 +179,12 @@ def group_lines(group: Group, now: str, width: int) -> list[str]:
     if not group.allocation:
         return lines
     n = max(len(group.offered_a), len(group.used_a), 1)
-    label_width = 36
+    label_width = 46
     bar_width = max(8, width - label_width)
     for i in range(n):
         used = group.used_a[i] if i < len(group.used_a) else 0.0
         offered = group.offered_a[i] if i < len(group.offered_a) else 0.0
-        numbers = f"use {used:5.1f} off {offered:5.1f} lim {amps(group.limit_a):>5}"
+        exposure = UNKNOWN if i >= len(group.exposure_a) else f"{group.exposure_a[i]:.1f}"
+        numbers = f"use {used:5.1f} off {offered:5.1f} exp {exposure:>5} lim {amps(group.limit_a):>5}"
         lines.append(f" L{i + 1} {bar(used, offered, group.limit_a, bar_width)} {numbers}")
     return lines

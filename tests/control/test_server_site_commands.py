@@ -40,7 +40,8 @@ async def test_priority_overrides_are_stored_and_shown(autojump_clock, running):
     assert (conn.priority, conn.priority_source) == (7, "operator")
     await client.ok("clear-priority", {"charger": "CP1", "connector": 2})
     assert running.store.priority_overrides() == {}
-    assert (await snapshot(client)).charger("CP1").connectors[1].priority is None
+    conn = (await snapshot(client)).charger("CP1").connectors[1]
+    assert (conn.priority, conn.priority_source) == (1, "default"), "the allocator's default is in effect"
     assert (await client.error("set-priority", {"charger": "CP1", "connector": 3, "priority": 1}))[0] == (
         "NoSuchConnector"
     )
