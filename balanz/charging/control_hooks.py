@@ -8,6 +8,7 @@ has no transition for yet, the note says the intent is only recorded, never that
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,6 +86,19 @@ class AllocatorControl:
 
     def group_limit_changed(self, group_id: str, limit: GroupLimit | None) -> str:
         return "recorded only: the allocator does not apply temporary group limits yet (edit max_allocation)"
+
+    def external_limit(self, group_id: str, headroom_a: float, valid_s: float) -> str:
+        group = self.allocator.site.group_by_id.get(group_id)
+        if group is None:
+            raise ValueError(f"group {group_id} has no charger under the allocator")
+        if group.external_fallback_a is None:
+            raise ValueError(
+                f"group {group_id} takes no external limit: set external_fallback_a in its [[group]] table"
+            )
+        amps = math.floor(headroom_a)
+        self.allocator.set_external_limit(group_id, amps, valid_s)
+        log.debug("group %s: external limit %d A for %g s", group_id, amps, valid_s)
+        return f"{amps} A for {valid_s:g} s, then {group.external_fallback_a} A unless renewed"
 
     async def profiles(self, charger_id: str, action: str) -> str:
         if action == "reassert":

@@ -293,6 +293,24 @@ class Executor:
             for f in self.server.operator.firmware_options(charger)
         ]
 
+    def _set_external_limit(self, args: dict[str, Any]) -> Any:
+        srv = self.server
+        group = args["group"]
+        if not srv.config.mode.smart_charging:
+            raise ProtocolError(
+                ErrorCode.REFUSED,
+                "set-external-limit: smart charging is off (mode.smart_charging = false); nothing to limit",
+            )
+        self._group("set-external-limit", group)
+        if srv.allocator is None:
+            raise ProtocolError(ErrorCode.REFUSED, "set-external-limit: the allocator is not running")
+        try:
+            note = srv.allocator.external_limit(group, args["headroom_a"], args["valid_s"])
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.REFUSED, f"set-external-limit: {exc}") from None
+        srv.changed()
+        return {"applied": True, "group": group, "note": note}
+
     def _upstream(self, args: dict[str, Any]) -> Any:
         raise ProtocolError(ErrorCode.REFUSED, "upstream: LC mode only; this daemon runs in CSMS mode")
 

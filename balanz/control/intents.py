@@ -50,6 +50,11 @@ class AllocatorHooks(Protocol):
 
     def group_limit_changed(self, group_id: str, limit: GroupLimit | None) -> str: ...
 
+    def external_limit(self, group_id: str, headroom_a: float, valid_s: float) -> str:
+        """An outside controller's limit for ``group_id`` until ``valid_s`` from now; ``ValueError`` when
+        the group takes none (no ``external_fallback_a``)."""
+        ...
+
     async def profiles(self, charger_id: str, action: str) -> str:
         """``action``: ``reassert``, ``release`` or ``release-offline`` (profiles.md §5.2, R27)."""
         ...
