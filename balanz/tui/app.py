@@ -33,6 +33,7 @@ from balanz.tui.events import EventLog
 from balanz.tui.groups import GroupsPanel
 from balanz.tui.header import SiteHeader
 from balanz.tui.sessions import SessionsScreen
+from balanz.tui.tags import TagsScreen
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class MonitorApp(App[int]):
         Binding("r", "reset", "Reset"),
         Binding("d", "toggle_detail", "Detail"),
         Binding("h", "sessions", "History", show=False),
+        Binding("t", "tags", "Tags", show=False),
         Binding("e", "toggle_events", "Events", show=False),
     ]
 
@@ -292,6 +294,9 @@ class MonitorApp(App[int]):
         if charger is not None:
             self.push_screen(SessionsScreen(self.client, charger.id, charger.name))
 
+    def action_tags(self) -> None:
+        self.push_screen(TagsScreen(self.client))
+
     def action_priority(self, step: int) -> None:
         charger, connector = self._target()
         if charger is None or connector is None:
@@ -386,7 +391,7 @@ class MonitorApp(App[int]):
             log.add_note(f"{cmd}: not sent, not connected", error=True)
             return
         try:
-            await client.request(cmd, args)
+            result = await client.request(cmd, args)
         except RequestFailed as exc:
             self.notify(f"{cmd}: {exc.code}: {exc.message}", severity="error", timeout=6)
             log.add_note(f"{cmd} failed: {exc.code}: {exc.message}", error=True)
@@ -395,5 +400,8 @@ class MonitorApp(App[int]):
             self.notify(f"{cmd}: connection lost ({exc})", severity="error")
             log.add_note(f"{cmd}: connection lost", error=True)
             return
+        note = result.get("note") if isinstance(result, dict) else None
+        if note:
+            done = f"{done}: {note}"
         self.notify(done, timeout=3)
         log.add_note(done)
