@@ -194,7 +194,7 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
     ]
     allocator.live_transactions = service.live_transactions
     if store is not None:
-        allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state)
+        allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state, clock.now())
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from balanz.allocation import events as tr
 from balanz.allocation.model import Site
@@ -50,9 +51,10 @@ class ObservedAllocator(AllocatorService):
                 log.exception("plan listener %s failed; the allocator goes on", listener)
 
 
-def stored_intents(store: Store, site: Site, state: State) -> State:
-    """Priority overrides and group suspensions live in the store: a restart must not forget them. An
-    override bound to another transaction than the one resumed on its connector no longer applies."""
+def stored_intents(store: Store, site: Site, state: State, now: datetime) -> State:
+    """Operator intents live in the store (priority overrides, suspended groups and connectors, temporary
+    group limits): a restart must not forget them. An override bound to another transaction than the one
+    resumed on its connector no longer applies; a group limit whose time is up is not restored."""
     for key, override in store.priority_overrides().items():
         session = state.connector(key).session
         if session is None or override.transaction_id not in (None, session.transaction_id):
@@ -61,6 +63,12 @@ def stored_intents(store: Store, site: Site, state: State) -> State:
     for group_id in store.suspended_groups():
         if group_id in site.group_by_id:
             state = tr.set_group_suspended(state, group_id, True)
+    for key in store.suspended_connectors():
+        if key in site.roots:
+            state = tr.suspend_connector(state, key, True)
+    for group_id, limit in store.group_limits().items():
+        if group_id in site.group_by_id and (limit.until is None or limit.until > now):
+            state = tr.set_group_override(state, group_id, math.floor(limit.limit_a), limit.until)
     return state
 
 
@@ -82,10 +90,29 @@ class AllocatorControl:
         return "no new probes or increases in the group" if suspended else "increases allowed again"
 
     def connector_suspended(self, charger_id: str, connector_id: int, suspended: bool) -> str:
-        return "recorded only: the allocator does not suspend single connectors yet (suspend the group)"
+        key = (charger_id, connector_id)
+        if key not in self.allocator.site.roots:
+            raise ValueError(
+                f"{charger_id}/{connector_id} is under no limited group: the allocator does not control it"
+            )
+        self.allocator.update(lambda s: tr.suspend_connector(s, key, suspended))
+        return "offer withdrawn (0 A) until resumed" if suspended else "offers allowed again"
 
     def group_limit_changed(self, group_id: str, limit: GroupLimit | None) -> str:
-        return "recorded only: the allocator does not apply temporary group limits yet (edit max_allocation)"
+        if group_id not in self.allocator.site.group_by_id:
+            raise ValueError(f"group {group_id} is not known to the allocator")
+        if limit is None:
+            self.allocator.update(lambda s: tr.set_group_override(s, group_id, None, None))
+            return "temporary limit removed"
+        site = self.allocator.site
+        if not any(site.group_by_id[g].constrains for g in site.paths[group_id]):
+            raise ValueError(
+                f"group {group_id} and its parents have no max_allocation: the allocator does not control "
+                "its chargers, so a temporary limit would change nothing"
+            )
+        amps = math.floor(limit.limit_a)
+        self.allocator.update(lambda s: tr.set_group_override(s, group_id, amps, limit.until))
+        return f"group held at {amps} A until {limit.until.isoformat(timespec='seconds')}"
 
     def external_limit(self, group_id: str, headroom_a: float, valid_s: float) -> str:
         group = self.allocator.site.group_by_id.get(group_id)
@@ -117,4 +144,7 @@ class AllocatorControl:
                 "charger %s released while offline: counted at 0 A on the operator's word", charger_id
             )
             return "counted at 0 A until it reconnects"
-        return f"not done: the allocator does not carry out {action} yet"
+        raise ValueError(
+            f"not available in this version: balanz cannot clear its profiles from {charger_id} on request "
+            "yet; they stay installed and the allocator keeps controlling the charger"
+        )

@@ -237,9 +237,6 @@ def _connector(
     if suspended_until is not None and suspended_until <= now:
         suspended_until = None
     priority, source = priorities[key], _priority_source(site, key, cs)
-    if session is None and connector.priority_source == "operator":
-        # An override set on an idle connector waits in the store for the next session.
-        priority, source = connector.priority, connector.priority_source
     flags = set(connector.flags)
     if pinned:
         flags.add("pinned")

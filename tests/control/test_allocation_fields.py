@@ -177,3 +177,77 @@ async def test_allocation_decisions_reach_the_event_log(autojump_clock, site):
     assert (first["charger"], first["connector"]) == ("CP1", 1)
     assert first["rule"].startswith("R")
     assert "→" in first["text"]
+
+
+async def test_suspending_a_connector_withdraws_its_offer_until_resumed(autojump_clock, site):
+    site.chargers[0].plug(1, CAR, tag="ALICE")
+    await site.settle(300)
+    assert (site.connector("CP1").target_a or 0) >= 6
+    result = await site.client.ok("suspend-connector", {"charger": "CP1", "connector": 1})
+    assert result["applied"] is True
+    assert "withdrawn" in result["note"]
+    await site.settle(60)
+    cp1 = site.connector("CP1")
+    assert cp1.suspended
+    assert cp1.target_a == 0
+    assert cp1.offer_a == 0, "the charger acknowledged the withdrawal"
+    assert site.chargers[0].limit(1).amps == 0
+    assert "R22" in cp1.last_change
+    await site.client.ok("resume-connector", {"charger": "CP1", "connector": 1})
+    await site.settle(300)
+    cp1 = site.connector("CP1")
+    assert not cp1.suspended
+    assert (cp1.target_a or 0) >= 6
+
+
+async def test_a_temporary_group_limit_caps_the_group_until_it_expires(autojump_clock, site):
+    site.chargers[0].plug(1, CAR, tag="ALICE")
+    await site.settle(900)
+    assert (site.connector("CP1").target_a or 0) > 10
+    result = await site.client.ok("set-group-limit", {"group": "staff", "limit_a": 10, "for_s": 600})
+    assert result["applied"] is True
+    await site.settle(60)
+    staff = site.snapshot().group("staff")
+    assert staff is not None
+    assert staff.override is not None
+    assert staff.override.limit_a == 10
+    assert staff.limit_a == 10
+    assert "operator override 10 A" in staff.rules
+    assert site.connector("CP1").target_a == 10
+    assert site.chargers[0].limit(1).amps <= 10
+    await site.settle(600)
+    staff = site.snapshot().group("staff")
+    assert staff is not None
+    assert staff.override is None
+    assert staff.limit_a == 32, "the schedule alone again"
+    await site.settle(600)
+    assert (site.connector("CP1").target_a or 0) > 10, "ramps up again once the limit expired"
+
+
+async def test_intents_survive_a_restart(autojump_clock, nursery, tmp_path):
+    config = smart_monitor_config(tmp_path)
+    first = await start(nursery, config)
+    client = await Client.connect(first.path)
+    await client.ok("suspend-connector", {"charger": "CP2", "connector": 1})
+    await client.ok("set-group-limit", {"group": "staff", "limit_a": 12.7, "for_s": 3600})
+    await close_clients()
+    await first.stop()
+    first.store.close()
+    second = await start(nursery, config)
+    allocator = second.daemon.allocator
+    assert allocator is not None
+    assert allocator.state.connector(("CP2", 1)).suspended_by_operator
+    override = allocator.state.group("staff").override
+    assert override is not None
+    assert override.amps == 12
+    client = await Client.connect(second.path)
+    snap = Snapshot.from_json(await client.ok("snapshot"))
+    staff = snap.group("staff")
+    assert staff is not None
+    assert staff.override is not None
+    assert staff.limit_a == 12
+    charger = snap.charger("CP2")
+    assert charger is not None
+    assert charger.connectors[0].suspended
+    await close_clients()
+    await second.stop()
