@@ -46,7 +46,7 @@ class AllocationHistory:
     the offers it decided, newest last (the detail pane's sparkline)."""
 
     depth: int = HISTORY_DEPTH
-    changes: dict[Key, str] = field(default_factory=dict)
+    changes: dict[Key, tuple[str, str]] = field(default_factory=dict)
     waiting: dict[Key, str] = field(default_factory=dict)
     offers: dict[Key, tuple[float, ...]] = field(default_factory=dict)
     seen: Plan | None = None
@@ -60,7 +60,7 @@ class AllocationHistory:
         at = iso(plan.now)
         for change in (*plan.reductions, *plan.increases):
             text = describe_change(change)
-            self.changes[change.key] = f"{at} {text}"
+            self.changes[change.key] = (at, text)
             history = self.offers.get(change.key, ())
             if not history or history[-1] != change.value:
                 self.offers[change.key] = (*history, float(change.value))[-self.depth :]
@@ -69,9 +69,11 @@ class AllocationHistory:
         self.waiting = {c.key: f"{c.value} A waits ({c.rule}): {c.reason}" for c in plan.pending}
         return events
 
-    def last_change(self, key: Key) -> str:
-        parts = [text for text in (self.changes.get(key), self.waiting.get(key)) if text]
-        return "; ".join(parts)
+    def last_change(self, key: Key) -> tuple[str, str]:
+        """(when, what): the last decided change and, if one waits, what it waits for."""
+        at, text = self.changes.get(key, ("", ""))
+        parts = [part for part in (text, self.waiting.get(key)) if part]
+        return at, "; ".join(parts)
 
 
 def allocation_view(
@@ -237,6 +239,7 @@ def _connector(
     if suspended_until is not None and suspended_until <= now:
         suspended_until = None
     priority, source = priorities[key], _priority_source(site, key, cs)
+    changed_at, change = history.last_change(key)
     flags = set(connector.flags)
     if pinned:
         flags.add("pinned")
@@ -254,11 +257,17 @@ def _connector(
         in_flight_a=float(cs.in_flight[-1].value) if cs.in_flight else None,
         pinned=pinned,
         ev_cap_a=None if session is None or session.ev_cap is None else float(session.ev_cap),
-        suspended=connector.suspended or suspended_until is not None,
+        suspended=connector.suspended or cs.suspended_by_operator or suspended_until is not None,
         suspended_until=iso(suspended_until) or connector.suspended_until,
-        suspend_reason=connector.suspend_reason
-        or ("EV did not draw, probed again then (R12)" if suspended_until else ""),
-        last_change=history.last_change(key) or connector.last_change,
+        suspend_reason=connector.suspend_reason or _suspend_reason(cs.suspended_by_operator, suspended_until),
+        last_change=change or connector.last_change,
+        last_change_at=changed_at or connector.last_change_at,
         offer_history=history.offers.get(key, connector.offer_history),
         flags=tuple(sorted(flags)),
     )
+
+
+def _suspend_reason(by_operator: bool, until: datetime | None) -> str:
+    if by_operator:
+        return "operator (R22)"
+    return "EV did not draw, probed again then (R12)" if until is not None else ""

@@ -139,6 +139,7 @@ class Connector:
     suspended_until: str | None = None
     suspend_reason: str = ""
     last_change: str = ""
+    last_change_at: str = ""
     session: Session | None = None
     meter: Meter | None = None
     offer_history: tuple[float, ...] = ()

@@ -30,6 +30,7 @@ from balanz.tui.connectors import ConnectorTable
 from balanz.tui.detail import DetailPane
 from balanz.tui.dialogs import ConfirmScreen, HelpScreen
 from balanz.tui.events import EventLog
+from balanz.tui.format import set_zone
 from balanz.tui.groups import GroupsPanel
 from balanz.tui.header import SiteHeader
 from balanz.tui.sessions import SessionsScreen
@@ -190,6 +191,7 @@ class MonitorApp(App[int]):
         snap = self.snapshot
         if snap is None or not (self._rebuild or self._dirty_chargers or self._dirty_groups):
             return
+        set_zone(snap.site.timezone)
         table = self.table
         if self._rebuild:
             table.rebuild(snap)

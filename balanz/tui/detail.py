@@ -68,7 +68,8 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
         until = relative(connector.suspended_until, now) if connector.suspended_until else "until resumed"
         line("suspended", f"{until} {connector.suspend_reason}".strip(), "yellow")
     if connector.last_change:
-        line("changed", connector.last_change)
+        when = f"{clock(connector.last_change_at)} " if connector.last_change_at else ""
+        line("changed", when + connector.last_change)
     if connector.flags:
         line("flags", ", ".join(connector.flags), "yellow")
     session = connector.session

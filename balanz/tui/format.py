@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from balanz.control.snapshot import Charger, Connector, Group
 
@@ -43,13 +44,32 @@ def phases(values: Iterable[float]) -> str:
     return "/".join(parts) if parts else UNKNOWN
 
 
+_zone: tuple[str, tzinfo | None] = ("", None)
+
+
+def set_zone(name: str) -> None:
+    """Show times in the site's zone (the snapshot's ``site.timezone``, i.e. ``allocator.timezone``): the
+    schedule slots are written in it, so "next 18:00" must mean the same clock as "07:00-17:59". The daemon
+    sends UTC; an empty or unknown zone leaves times as sent."""
+    global _zone
+    if name == _zone[0]:
+        return
+    try:
+        _zone = (name, ZoneInfo(name) if name else None)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("unknown site timezone %r: times shown as the daemon sent them", name)
+        _zone = (name, None)
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    zone = _zone[1]
+    return parsed.astimezone(zone) if zone is not None and parsed.tzinfo is not None else parsed
 
 
 def clock(value: str | None) -> str:

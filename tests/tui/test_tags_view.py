@@ -48,7 +48,7 @@ def test_t_lists_the_tags_and_b_blocks_the_selected_one():
             "Blocked",
             "",
             "0",
-            "2026-12-31 23:00",
+            "2027-01-01 00:00",  # shown in the site zone
             "override",
         ]
         assert "tags: 2, 1 blocked" in str(screen.heading.render())
