@@ -172,6 +172,18 @@ def bar(used: float, offered: float, limit: float | None, width: int) -> str:
     return "█" * drawn + "▒" * (offer - drawn) + "░" * (total - offer) + " " * (width - total)
 
 
+def pack(parts: list[str], width: int, joiner: str = " · ") -> list[str]:
+    """Join ``parts`` into lines of at most ``width`` where possible, breaking only between parts (a wrapped
+    "next 18:00 (in 1h41m) 0=32" must not split inside a value); continuation lines are indented."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(joiner) + len(part) <= width:
+            lines[-1] += joiner + part
+        else:
+            lines.append(part if not lines else "  " + part)
+    return lines or [""]
+
+
 def group_lines(group: Group, now: str, width: int) -> list[str]:
     """A group as the overview shows it: title with slot and next change, then one bar per phase."""
     title = [group.id]
@@ -195,7 +207,7 @@ def group_lines(group: Group, now: str, width: int) -> list[str]:
         title.append(f"recovery +{group.recovery_excess_a:.1f} A")
     if group.lookahead:
         title.append("look-ahead")
-    lines = [" · ".join(title)]
+    lines = pack(title, width)
     if not group.allocation:
         return lines
     n = max(len(group.offered_a), len(group.used_a), 1)

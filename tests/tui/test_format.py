@@ -3,7 +3,7 @@
 import pytest
 
 from balanz.control.snapshot import Charger, Connector, External, Group, Session
-from balanz.tui.format import bar, duration, group_lines, matches, relative, sort_key
+from balanz.tui.format import bar, duration, group_lines, matches, pack, relative, sort_key
 from balanz.tui.groups import tree_order
 
 NOW = "2026-11-24T16:40:12+01:00"
@@ -92,3 +92,11 @@ def test_group_title_says_whether_the_external_limit_is_live_or_stale():
     assert group_lines(live, NOW, width=60)[0] == "site · external 20.0 A until 08:00"
     stale = Group("site", external=External(16, 20, "2025-03-04T08:00:10Z", stale=True))
     assert group_lines(stale, NOW, width=60)[0] == "site · external stale: fallback 16 A"
+
+
+def test_a_long_group_title_breaks_between_its_parts():
+    assert pack(["Staff", "slot Mon-Fri 07:00-17:59>0=16:3=32 (32 A)", "next 18:00 (in 1h41m) 0=32"], 60) == [
+        "Staff · slot Mon-Fri 07:00-17:59>0=16:3=32 (32 A)",
+        "  next 18:00 (in 1h41m) 0=32",
+    ]
+    assert pack(["RR1", "SUSPENDED"], 60) == ["RR1 · SUSPENDED"]
