@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -114,8 +114,9 @@ class MonitorApp(App[int]):
                 follow(self.socket_path, self, backoff=self.backoff), exclusive=True, name="follow"
             )
 
-    def on_resize(self) -> None:
-        self._apply_layout()
+    def on_resize(self, event: events.Resize) -> None:
+        # The app's own size follows a moment later (a timer), so lay out for the size the event names.
+        self._apply_layout(event.size.width)
 
     # -- the control socket (Subscriber) -------------------------------------------------------------
 
@@ -226,8 +227,8 @@ class MonitorApp(App[int]):
 
     # -- layout --------------------------------------------------------------------------------------
 
-    def _apply_layout(self) -> None:
-        wide = self.size.width >= WIDE
+    def _apply_layout(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= WIDE
         show = self.detail_wanted if self.detail_wanted is not None else wide
         self.screen.set_class(not wide, "-narrow")
         self.screen.set_class(show, "-detail")

@@ -52,13 +52,13 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
         text.append(value + "\n", style=style)
 
     history = ", ".join(f"{v:g}" for v in connector.offer_history[-8:]) or UNKNOWN
-    line("offers", history)
+    line("history", history)
+    line("target", f"{amps(connector.target_a)} A  want {amps(connector.want_a)} A")
     line(
-        "target",
-        f"{amps(connector.target_a)} A  want {amps(connector.want_a)}  sent {amps(connector.sent_a)}"
-        f"  ack {amps(connector.offer_a)}",
+        "offer",
+        f"sent {amps(connector.sent_a)}  ack {amps(connector.offer_a)}  in flight {amps(connector.in_flight_a)}",
     )
-    line("exposure", f"{amps(connector.exposure_a)} A  in flight {amps(connector.in_flight_a)} A")
+    line("exposure", f"{amps(connector.exposure_a)} A")
     line("usage", f"{phases(connector.usage_a)} A  EV cap {amps(connector.ev_cap_a)}")
     if connector.pinned:
         line("pinned", connector.pinned, "yellow")
