@@ -54,10 +54,8 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
     history = ", ".join(f"{v:g}" for v in connector.offer_history[-8:]) or UNKNOWN
     line("history", history)
     line("target", f"{amps(connector.target_a)} A  want {amps(connector.want_a)} A")
-    line(
-        "offer",
-        f"sent {amps(connector.sent_a)}  ack {amps(connector.offer_a)}  in flight {amps(connector.in_flight_a)}",
-    )
+    sent, ack, flight = amps(connector.sent_a), amps(connector.offer_a), amps(connector.in_flight_a)
+    line("offer", f"sent {sent}  ack {ack}  in flight {flight}")
     line("exposure", f"{amps(connector.exposure_a)} A")
     line("usage", f"{phases(connector.usage_a)} A  EV cap {amps(connector.ev_cap_a)}")
     if connector.pinned:
