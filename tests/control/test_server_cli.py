@@ -15,15 +15,16 @@ BOUND_S = 20
 
 
 def wait_for_line(proc: subprocess.Popen, needle: str) -> None:
-    seen = []
-    while True:
-        ready, _, _ = select.select([proc.stderr], [], [], BOUND_S)
+    """Reads the raw pipe: select() on a buffered text stream misses lines already read into its buffer
+    (two log lines written together would leave the second one unseen until the next write)."""
+    fd = proc.stderr.fileno()
+    seen = ""
+    while needle not in seen:
+        ready, _, _ = select.select([fd], [], [], BOUND_S)
         assert ready, f"balanz run did not print {needle!r}; got {seen}"
-        line = proc.stderr.readline()
-        assert line, f"balanz run exited early: {seen}"
-        seen.append(line)
-        if needle in line:
-            return
+        chunk = os.read(fd, 65536)
+        assert chunk, f"balanz run exited early: {seen}"
+        seen += chunk.decode(errors="replace")
 
 
 def balanz(*args: str, cwd: str) -> subprocess.CompletedProcess:
