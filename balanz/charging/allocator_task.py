@@ -25,6 +25,7 @@ from balanz.allocation.planner import Change, Plan, plan
 from balanz.allocation.state import State
 from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
+from balanz.charging.onboard import Onboarding
 from balanz.charging.site_model import apply_event, build_params, build_site, restored_state
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config
@@ -60,6 +61,7 @@ class AllocatorService:
     live_transactions: Callable[[], Iterable[Any]] | None = None
     operator_intents: Callable[[State], State] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
+    onboarding: Onboarding | None = None
 
     @classmethod
     def build(
@@ -83,6 +85,7 @@ class AllocatorService:
             update=service.update,
             store=store,
         )
+        service.onboarding = Onboarding(config, service.dispatcher, bus, store)
         return service
 
     def restore(self, stored: dict[tuple[str, int], Any]) -> None:
@@ -179,6 +182,8 @@ class AllocatorService:
     async def _reassert(self, charger_id: str) -> None:
         self._first_reassertion.add(charger_id)
         try:
+            if self.onboarding is not None:
+                await self.onboarding.onboard(charger_id, self._nursery)
             done = await self.dispatcher.reassert(charger_id)
         finally:
             self._first_reassertion.discard(charger_id)
