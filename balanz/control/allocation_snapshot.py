@@ -96,13 +96,15 @@ def allocation_view(
         for gid in site.group_path(key):
             per_group.setdefault(gid, []).append(key)
 
-    def offered(key: Key) -> float:
+    aware = replace(params, phase_aware=True)
+    offers: dict[Key, float] = {}
+    loads: dict[Key, tuple[int, ...]] = {}
+    for key in exposures:
+        cs = state.connector(key)
         target = targets.get(key)
-        return float(target if target is not None else state.connector(key).sent_value or 0)
-
-    def physical(key: Key) -> tuple[int, ...]:
-        connector = site.connector_by_key[key]
-        return phases_loaded(connector, state.connector(key), replace(params, phase_aware=True))
+        offers[key] = float(target if target is not None else cs.sent_value or 0)
+        loads[key] = phases_loaded(site.connector_by_key[key], cs, aware)
+    offered, physical = offers.__getitem__, loads.__getitem__
 
     priorities = {
         key: effective_priority(site, site.connector_by_key[key], state.connector(key), params)
