@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
 
 from tests.control.server_harness import short_dir
+from tests.pipe_lines import wait_for
 
 BOUND_S = 20
-
-
-def wait_for_line(proc: subprocess.Popen, needle: str) -> None:
-    """Reads the raw pipe: select() on a buffered text stream misses lines already read into its buffer
-    (two log lines written together would leave the second one unseen until the next write)."""
-    fd = proc.stderr.fileno()
-    seen = ""
-    while needle not in seen:
-        ready, _, _ = select.select([fd], [], [], BOUND_S)
-        assert ready, f"balanz run did not print {needle!r}; got {seen}"
-        chunk = os.read(fd, 65536)
-        assert chunk, f"balanz run exited early: {seen}"
-        seen += chunk.decode(errors="replace")
 
 
 def balanz(*args: str, cwd: str) -> subprocess.CompletedProcess:
@@ -62,7 +49,7 @@ alias = "Garage"
         command, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     ) as proc:
         try:
-            wait_for_line(proc, "chargers connect to")
+            wait_for(proc, "chargers connect to", BOUND_S)
             status = balanz("status", "--json", "-c", str(config), cwd=str(tmp_path))
             assert status.returncode == 0, status.stderr
             data = json.loads(status.stdout)
