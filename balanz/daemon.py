@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from functools import partial
 
 import trio
@@ -24,7 +25,7 @@ import trio
 from balanz.allocation.planner import Plan
 from balanz.charging.allocator_task import AllocatorService
 from balanz.charging.control_hooks import AllocatorControl, ObservedAllocator, stored_intents
-from balanz.clock import SiteClock
+from balanz.clock import SiteClock, follow_wall
 from balanz.config.schema import ChargerConfig, Config
 from balanz.control.allocation_snapshot import AllocationHistory, allocation_view
 from balanz.control.feed import FeedPolicy
@@ -120,6 +121,7 @@ def build_daemon(
     clock: SiteClock | None = None,
     monitor: bool = False,
     feed_policy: FeedPolicy | None = None,
+    follow_wall_clock: bool = False,
 ) -> Daemon:
     """Assemble the handlers and the server; later features add their handlers and services here.
 
@@ -127,6 +129,8 @@ def build_daemon(
     state, events and operator commands, charger passwords come from the store (``Store.credential``),
     and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
     tests). ``monitor`` (with a store) adds the control socket at ``monitor.socket`` as ``daemon.control``.
+    ``follow_wall_clock`` (``balanz run``) makes the site clock follow steps of the host's clock; tests on
+    virtual time leave it off, their clock being trio's alone.
     """
     registry = Registry()
     clock = clock or SiteClock()
@@ -145,6 +149,8 @@ def build_daemon(
             daemon.services.append(daemon.control.run)
             if daemon.allocator is not None:
                 _monitor_allocator(daemon.control, daemon.allocator)
+    if follow_wall_clock and clock.follows_wall:
+        daemon.services.append(partial(_follow_clock, clock))
     return daemon
 
 
@@ -175,6 +181,17 @@ def _monitor_allocator(control: ControlServer, allocator: AllocatorService) -> N
         allocator.add_plan_listener(on_plan)
 
 
+async def _follow_clock(
+    clock: SiteClock, daemon: Daemon, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    def on_step(step: timedelta) -> None:
+        if daemon.allocator is not None:
+            daemon.allocator.clock_stepped(step)
+
+    task_status.started()
+    await follow_wall(clock, on_step)
+
+
 def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: Store | None) -> None:
     """Smart charging: the allocator service, resumed from the store's acknowledged offers (R23)."""
     allocator = ObservedAllocator.build(
@@ -193,6 +210,7 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
         if v.autoregistered
     ]
     allocator.live_transactions = service.live_transactions
+    allocator.dispatcher.profile_time = service.charger_clocks.profile_time
     if store is not None:
         allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state, clock.now())
     if store is not None:
@@ -232,7 +250,8 @@ def main_run(args: argparse.Namespace) -> int:
         return 2
     failures: list[BaseException] = []
     try:
-        trio.run(partial(build_daemon(config, store=store, monitor=True).run, handle_signals=True))
+        daemon = build_daemon(config, store=store, monitor=True, follow_wall_clock=True)
+        trio.run(partial(daemon.run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
     finally:
