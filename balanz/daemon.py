@@ -22,12 +22,15 @@ from functools import partial
 
 import trio
 
+from balanz.allocation.planner import Plan
 from balanz.charging.allocator_task import AllocatorService
-from balanz.charging.control_hooks import AllocatorControl, stored_intents
+from balanz.charging.control_hooks import AllocatorControl, ObservedAllocator, stored_intents
 from balanz.clock import SiteClock, follow_wall
 from balanz.config.schema import ChargerConfig, Config
+from balanz.control.allocation_snapshot import AllocationHistory, allocation_view
 from balanz.control.feed import FeedPolicy
 from balanz.control.server import ControlServer
+from balanz.control.snapshot import Snapshot
 from balanz.credentials import CredentialLookup
 from balanz.csms.core_handlers import CoreHandlers
 from balanz.csms.site import CsmsSite
@@ -145,10 +148,37 @@ def build_daemon(
             daemon.control = ControlServer(config, site.service, feed_policy)
             daemon.services.append(daemon.control.run)
             if daemon.allocator is not None:
-                daemon.control.allocator = AllocatorControl(daemon.allocator)
+                _monitor_allocator(daemon.control, daemon.allocator)
     if follow_wall_clock and clock.follows_wall:
         daemon.services.append(partial(_follow_clock, clock))
     return daemon
+
+
+def _monitor_allocator(control: ControlServer, allocator: AllocatorService) -> None:
+    """The monitor sees what the allocator decided (limits, offers, exposures, reasons) and its operator
+    commands reach the allocator."""
+    control.allocator = AllocatorControl(allocator)
+    history = AllocationHistory()
+
+    def provider(snapshot: Snapshot) -> Snapshot:
+        return allocation_view(
+            snapshot,
+            allocator.site,
+            allocator.state,
+            allocator.last_plan,
+            allocator.params,
+            allocator.clock.now(),
+            history,
+        )
+
+    def on_plan(plan: Plan) -> None:
+        for event in history.observe(plan):
+            control.announce(event)
+        control.changed()
+
+    control.providers.append(provider)
+    if isinstance(allocator, ObservedAllocator):
+        allocator.add_plan_listener(on_plan)
 
 
 async def _follow_clock(
@@ -164,7 +194,7 @@ async def _follow_clock(
 
 def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: Store | None) -> None:
     """Smart charging: the allocator service, resumed from the store's acknowledged offers (R23)."""
-    allocator = AllocatorService.build(
+    allocator = ObservedAllocator.build(
         daemon.config, clock, site.events, daemon.server, store, site.service.configured_chargers()
     )
     service = site.service
@@ -182,7 +212,7 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
     allocator.live_transactions = service.live_transactions
     allocator.dispatcher.profile_time = service.charger_clocks.profile_time
     if store is not None:
-        allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state)
+        allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state, clock.now())
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

@@ -8,10 +8,14 @@ has no transition for yet, the note says the intent is only recorded, never that
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from balanz.allocation import events as tr
 from balanz.allocation.model import Site
+from balanz.allocation.planner import Plan
 from balanz.allocation.state import State
 from balanz.charging.allocator_task import AllocatorService
 from balanz.control.intents import GroupLimit
@@ -20,9 +24,37 @@ from balanz.store import Store
 log = logging.getLogger(__name__)
 
 
-def stored_intents(store: Store, site: Site, state: State) -> State:
-    """Priority overrides and group suspensions live in the store: a restart must not forget them. An
-    override bound to another transaction than the one resumed on its connector no longer applies."""
+PlanListener = Callable[[Plan], None]
+
+
+class ObservedAllocator(AllocatorService):
+    """The allocator service telling listeners of every plan it makes (the monitor's change reasons and
+    event log). A run may plan twice (before and after its reductions are answered) and both plans carry
+    decisions, so the hook is the assignment of ``last_plan`` itself rather than the end of a run."""
+
+    def add_plan_listener(self, listener: PlanListener) -> None:
+        self.__dict__.setdefault("plan_listeners", []).append(listener)
+
+    @property  # type: ignore[override]
+    def last_plan(self) -> Plan | None:
+        return self.__dict__.get("_observed_plan")
+
+    @last_plan.setter
+    def last_plan(self, plan: Plan | None) -> None:
+        self.__dict__["_observed_plan"] = plan
+        if plan is None:
+            return
+        for listener in self.__dict__.setdefault("plan_listeners", []):
+            try:
+                listener(plan)
+            except Exception:
+                log.exception("plan listener %s failed; the allocator goes on", listener)
+
+
+def stored_intents(store: Store, site: Site, state: State, now: datetime) -> State:
+    """Operator intents live in the store (priority overrides, suspended groups and connectors, temporary
+    group limits): a restart must not forget them. An override bound to another transaction than the one
+    resumed on its connector no longer applies; a group limit whose time is up is not restored."""
     for key, override in store.priority_overrides().items():
         session = state.connector(key).session
         if session is None or override.transaction_id not in (None, session.transaction_id):
@@ -31,6 +63,12 @@ def stored_intents(store: Store, site: Site, state: State) -> State:
     for group_id in store.suspended_groups():
         if group_id in site.group_by_id:
             state = tr.set_group_suspended(state, group_id, True)
+    for key in store.suspended_connectors():
+        if key in site.roots:
+            state = tr.suspend_connector(state, key, True)
+    for group_id, limit in store.group_limits().items():
+        if group_id in site.group_by_id and (limit.until is None or limit.until > now):
+            state = tr.set_group_override(state, group_id, math.floor(limit.limit_a), limit.until)
     return state
 
 
@@ -52,10 +90,42 @@ class AllocatorControl:
         return "no new probes or increases in the group" if suspended else "increases allowed again"
 
     def connector_suspended(self, charger_id: str, connector_id: int, suspended: bool) -> str:
-        return "recorded only: the allocator does not suspend single connectors yet (suspend the group)"
+        key = (charger_id, connector_id)
+        if key not in self.allocator.site.roots:
+            raise ValueError(
+                f"{charger_id}/{connector_id} is under no limited group: the allocator does not control it"
+            )
+        self.allocator.update(lambda s: tr.suspend_connector(s, key, suspended))
+        return "offer withdrawn (0 A) until resumed" if suspended else "offers allowed again"
 
     def group_limit_changed(self, group_id: str, limit: GroupLimit | None) -> str:
-        return "recorded only: the allocator does not apply temporary group limits yet (edit max_allocation)"
+        if group_id not in self.allocator.site.group_by_id:
+            raise ValueError(f"group {group_id} is not known to the allocator")
+        if limit is None:
+            self.allocator.update(lambda s: tr.set_group_override(s, group_id, None, None))
+            return "temporary limit removed"
+        site = self.allocator.site
+        if not any(site.group_by_id[g].constrains for g in site.paths[group_id]):
+            raise ValueError(
+                f"group {group_id} and its parents have no max_allocation: the allocator does not control "
+                "its chargers, so a temporary limit would change nothing"
+            )
+        amps = math.floor(limit.limit_a)
+        self.allocator.update(lambda s: tr.set_group_override(s, group_id, amps, limit.until))
+        return f"group held at {amps} A until {limit.until.isoformat(timespec='seconds')}"
+
+    def external_limit(self, group_id: str, headroom_a: float, valid_s: float) -> str:
+        group = self.allocator.site.group_by_id.get(group_id)
+        if group is None:
+            raise ValueError(f"group {group_id} has no charger under the allocator")
+        if group.external_fallback_a is None:
+            raise ValueError(
+                f"group {group_id} takes no external limit: set external_fallback_a in its [[group]] table"
+            )
+        amps = math.floor(headroom_a)
+        self.allocator.set_external_limit(group_id, amps, valid_s)
+        log.debug("group %s: external limit %d A for %g s", group_id, amps, valid_s)
+        return f"{amps} A for {valid_s:g} s, then {group.external_fallback_a} A unless renewed"
 
     async def profiles(self, charger_id: str, action: str) -> str:
         if action == "reassert":
@@ -74,4 +144,7 @@ class AllocatorControl:
                 "charger %s released while offline: counted at 0 A on the operator's word", charger_id
             )
             return "counted at 0 A until it reconnects"
-        return f"not done: the allocator does not carry out {action} yet"
+        raise ValueError(
+            f"not available in this version: balanz cannot clear its profiles from {charger_id} on request "
+            "yet; they stay installed and the allocator keeps controlling the charger"
+        )

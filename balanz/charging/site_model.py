@@ -83,7 +83,13 @@ def _charger(charger: ChargerConfig, default_max_a: int) -> Charger:
 def build_site(config: Config, runtime_chargers: Iterable[ChargerConfig] = ()) -> Site:
     """Groups, chargers (configured, then autoregistered ones the config does not name) and tag priorities."""
     groups = tuple(
-        Group(g.id, parent=g.parent, schedule=group_schedule(g), headroom_a=g.headroom_a)
+        Group(
+            g.id,
+            parent=g.parent,
+            schedule=group_schedule(g),
+            headroom_a=g.headroom_a,
+            external_fallback_a=g.external_fallback_a,
+        )
         for g in config.group
     )
     named = {c.id for c in config.charger}

@@ -82,6 +82,8 @@ def _groups(config: schema.Config, entities: Entities, sink: list[Any]) -> dict[
         schedule = _schedule(group, at)
         if schedule is not None:
             schedules[group.id] = schedule
+        if group.external_fallback_a is not None and group.external_fallback_a < 0:
+            at.error("external_fallback_a", "must be ≥ 0", group.external_fallback_a)
         if group.headroom_a < 0:
             at.error("headroom_a", "must be ≥ 0", group.headroom_a)
         elif schedule is not None and group.headroom_a >= schedule.min_limit:

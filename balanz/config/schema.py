@@ -194,6 +194,7 @@ class GroupConfig:
     max_allocation: str | None = None
     slot: tuple[SlotConfig, ...] = ()
     headroom_a: float = 0
+    external_fallback_a: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

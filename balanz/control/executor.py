@@ -2,9 +2,9 @@
 
 Requests arrive validated (``requests.validate``) and access-checked; this module looks up the things they
 name (``NoSuchCharger``, ``NoSuchConnector``, ``NoSuchGroup``) and routes them: charger calls to the CSMS
-operator, tags, sessions and logs to the store and the log buffer, allocator intents to the store or the
-in-memory intents plus the allocator shell's hooks. Without smart charging the allocator commands are
-refused; with it but without the shell attached they record the intent and say so in the reply.
+operator, tags, sessions and logs to the store and the log buffer, allocator intents to the allocator
+shell's hooks and then the store. Without smart charging the allocator commands are refused; with it but
+without the shell attached they record the intent and say so in the reply.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from balanz.control import store_commands as sc
 from balanz.control.charger_commands import HANDLERS, refuse_unsafe_call, run_charger_command
 from balanz.control.intents import GroupLimit
 from balanz.control.protocol import ErrorCode, ProtocolError, Request
-from balanz.store import PriorityOverride, StoreError
+from balanz.store import GroupLimitOverride, PriorityOverride, StoreError
 
 if TYPE_CHECKING:
     from balanz.control.server import ControlServer
@@ -82,7 +82,11 @@ class Executor:
             self._charger(cmd, args)
             if srv.allocator is None:
                 raise ProtocolError(ErrorCode.REFUSED, f"{cmd}: smart charging is not running in this daemon")
-            return {"note": await srv.allocator.profiles(args["charger"], PROFILE_COMMANDS[cmd])}
+            try:
+                note = await srv.allocator.profiles(args["charger"], PROFILE_COMMANDS[cmd])
+            except ValueError as exc:
+                raise ProtocolError(ErrorCode.REFUSED, f"{cmd}: {exc}") from None
+            return {"note": note, "applied": True}
         if cmd.startswith("tag-"):
             result = sc.change_tag(srv.config, srv.store, cmd, args, srv.clock.now())
             srv.audit("TAG", f"{cmd} {args['id_tag']} by {client or 'control client'}")
@@ -137,50 +141,68 @@ class Executor:
             self._charger(cmd, args)
         now = srv.clock.now()
         hooks = srv.allocator
-        note = ""
-        if cmd in ("set-priority", "clear-priority"):
-            key = (args["charger"], args["connector"])
-            priority = args.get("priority")
-            if priority is None:
-                srv.store.clear_priority_override(*key)
-            else:
-                tx = srv.service.connector(*key)
-                tx_id = tx.transaction.transaction_id if tx and tx.transaction else None
-                srv.store.set_priority_override(PriorityOverride(*key, priority, now, tx_id))
-            if hooks:
-                note = hooks.priority_changed(*key, priority)
-        elif cmd in ("suspend-group", "resume-group"):
-            suspend = cmd == "suspend-group"
-            if suspend:
-                srv.store.suspend_group(args["group"], now)
-            else:
-                srv.store.resume_group(args["group"])
-            if hooks:
-                note = hooks.group_suspended(args["group"], suspend)
-        elif cmd in ("suspend-connector", "resume-connector"):
-            key = (args["charger"], args["connector"])
-            suspend = cmd == "suspend-connector"
-            if suspend:
-                srv.intents.suspended_connectors.setdefault(key, now)
-            else:
-                srv.intents.suspended_connectors.pop(key, None)
-            if hooks:
-                note = hooks.connector_suspended(*key, suspend)
-        else:
-            limit = None
-            if cmd == "set-group-limit":
-                limit = GroupLimit(args["limit_a"], now + timedelta(seconds=args["for_s"]), client)
-                srv.intents.group_limits[args["group"]] = limit
-            else:
-                srv.intents.group_limits.pop(args["group"], None)
-            if hooks:
-                note = hooks.group_limit_changed(args["group"], limit)
+        try:
+            note = self._intent(cmd, args, client, now)
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.REFUSED, f"{cmd}: {exc}") from None
         where = args.get("group") or f"{args['charger']}/{args['connector']}"
         value = args.get("priority", args.get("limit_a"))
         words = [cmd, where, *([] if value is None else [f"{value:g}"]), "by", client]
         srv.audit("OPERATOR", " ".join(words))
         srv.refresh()
         return {"note": note or PENDING_NOTE, "applied": hooks is not None}
+
+    def _intent(self, cmd: str, args: dict[str, Any], client: str, now: datetime) -> str:
+        """Carry out one allocator intent: the allocator first (it may refuse), then the store, so a stored
+        intent is always one the allocator took — and is taken again after a restart (``stored_intents``)."""
+        srv, hooks = self.server, self.server.allocator
+        note = ""
+        if cmd in ("set-priority", "clear-priority"):
+            key = (args["charger"], args["connector"])
+            priority = args.get("priority")
+            view = srv.service.connector(*key)
+            tx_id = view.transaction.transaction_id if view and view.transaction else None
+            if priority is not None and tx_id is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_IN_TRANSACTION,
+                    f"{cmd}: no session on {key[0]}/{key[1]}: a priority override belongs to a session",
+                )
+            if hooks:
+                note = hooks.priority_changed(*key, priority)
+            if priority is None:
+                srv.store.clear_priority_override(*key)
+            else:
+                srv.store.set_priority_override(PriorityOverride(*key, priority, now, tx_id))
+        elif cmd in ("suspend-group", "resume-group"):
+            suspend = cmd == "suspend-group"
+            if hooks:
+                note = hooks.group_suspended(args["group"], suspend)
+            if suspend:
+                srv.store.suspend_group(args["group"], now)
+            else:
+                srv.store.resume_group(args["group"])
+        elif cmd in ("suspend-connector", "resume-connector"):
+            key = (args["charger"], args["connector"])
+            suspend = cmd == "suspend-connector"
+            if hooks:
+                note = hooks.connector_suspended(*key, suspend)
+            if suspend:
+                srv.store.suspend_connector(*key, now)
+            else:
+                srv.store.resume_connector(*key)
+        else:
+            limit = None
+            if cmd == "set-group-limit":
+                limit = GroupLimit(args["limit_a"], now + timedelta(seconds=args["for_s"]), client)
+            if hooks:
+                note = hooks.group_limit_changed(args["group"], limit)
+            if limit is None:
+                srv.store.clear_group_limit(args["group"])
+            else:
+                srv.store.set_group_limit(
+                    GroupLimitOverride(args["group"], limit.limit_a, now, limit.until, limit.set_by)
+                )
+        return note
 
     # ---- views -------------------------------------------------------------------------------------------
 
@@ -292,6 +314,24 @@ class Executor:
             {"firmware_id": f.firmware_id, "url": f.url, "version": f.firmware_version}
             for f in self.server.operator.firmware_options(charger)
         ]
+
+    def _set_external_limit(self, args: dict[str, Any]) -> Any:
+        srv = self.server
+        group = args["group"]
+        if not srv.config.mode.smart_charging:
+            raise ProtocolError(
+                ErrorCode.REFUSED,
+                "set-external-limit: smart charging is off (mode.smart_charging = false); nothing to limit",
+            )
+        self._group("set-external-limit", group)
+        if srv.allocator is None:
+            raise ProtocolError(ErrorCode.REFUSED, "set-external-limit: the allocator is not running")
+        try:
+            note = srv.allocator.external_limit(group, args["headroom_a"], args["valid_s"])
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.REFUSED, f"set-external-limit: {exc}") from None
+        srv.changed()
+        return {"applied": True, "group": group, "note": note}
 
     def _upstream(self, args: dict[str, Any]) -> Any:
         raise ProtocolError(ErrorCode.REFUSED, "upstream: LC mode only; this daemon runs in CSMS mode")

@@ -1,9 +1,10 @@
 """What operators asked for that only the allocator can carry out, and how the allocator hears of it.
 
-Priority overrides and group suspensions live in the store (they survive restarts); connector suspensions
-and temporary group limits are kept here, in memory. The allocator shell implements ``AllocatorHooks`` and
-sets ``ControlServer.allocator``; until it does, a command records the intent and its reply says that smart
-charging applies it when it runs, so the operator is never told of an effect that did not happen.
+Every intent lives in the store, so a restart applies it again (``charging.control_hooks.stored_intents``);
+``OperatorIntents`` is the control server's copy of the suspended connectors and group limits, reread after
+each command. The allocator shell implements ``AllocatorHooks`` and sets ``ControlServer.allocator``; until
+it does, a command records the intent and its reply says that smart charging applies it when it runs, so
+the operator is never told of an effect that did not happen.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class GroupLimit:
 
 @dataclass
 class OperatorIntents:
-    """In-memory operator requests: suspended connectors (charger, connector) and group limit overrides."""
+    """Suspended connectors (charger, connector) and group limit overrides, as the store holds them."""
 
     suspended_connectors: dict[tuple[str, int], datetime] = field(default_factory=dict)
     group_limits: dict[str, GroupLimit] = field(default_factory=dict)
@@ -49,6 +50,11 @@ class AllocatorHooks(Protocol):
     def connector_suspended(self, charger_id: str, connector_id: int, suspended: bool) -> str: ...
 
     def group_limit_changed(self, group_id: str, limit: GroupLimit | None) -> str: ...
+
+    def external_limit(self, group_id: str, headroom_a: float, valid_s: float) -> str:
+        """An outside controller's limit for ``group_id`` until ``valid_s`` from now; ``ValueError`` when
+        the group takes none (no ``external_fallback_a``)."""
+        ...
 
     async def profiles(self, charger_id: str, action: str) -> str:
         """``action``: ``reassert``, ``release`` or ``release-offline`` (profiles.md §5.2, R27)."""

@@ -135,6 +135,15 @@ COMMANDS: dict[str, Command] = {
             ),
         ),
         Command("clear-group-limit", "drop a group's temporary limit", (_group(),)),
+        Command(
+            "set-external-limit",
+            "an outside controller's limit for a group (group.external_fallback_a set), valid for valid_s",
+            (
+                _group(),
+                Arg("headroom_a", "float", required=True, minimum=0, maximum=100000, positional=True),
+                Arg("valid_s", "float", default=10, minimum=1, maximum=86400, help="seconds until stale"),
+            ),
+        ),
         Command("tags", "static and runtime tags, overrides marked", readonly=True),
         Command("tag-add", "new runtime tag", (_tag(), *_TAG_FIELDS)),
         Command("tag-set", "change or override a tag", (_tag(), *_TAG_FIELDS)),
@@ -357,6 +366,10 @@ def _parse_time(value: str) -> datetime:
     return parsed
 
 
+# Shorter spellings for `balanz ctl`: `balanz ctl external-limit --group site --headroom 20 --valid 10`.
+CTL_ALIASES = {"external-limit": "set-external-limit"}
+
+
 def parse_argv(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """``balanz ctl`` words to (command, args): positionals in table order, then ``--name value`` options.
 
@@ -367,6 +380,7 @@ def parse_argv(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     if not words:
         raise invalid("ctl", "no command given; see 'balanz ctl help'")
     cmd = words.pop(0)
+    cmd = CTL_ALIASES.get(cmd, cmd)
     if words and f"{cmd}-{words[0]}" in COMMANDS:
         cmd = f"{cmd}-{words.pop(0)}"
     command = COMMANDS.get(cmd)
@@ -379,6 +393,8 @@ def parse_argv(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
         word = words.pop(0)
         if word.startswith("--"):
             name = word[2:].replace("-", "_")
+            # The unit suffix may be left out on the command line: --headroom 20 is --headroom-a 20.
+            name = next((n for n in (name, f"{name}_a", f"{name}_s") if command.arg(n)), name)
             spec = command.arg(name)
             if spec is None:
                 raise invalid(cmd, f"unknown option {word}")

@@ -45,3 +45,29 @@ def sessions_from_result(result: Any) -> tuple[SessionRow, ...]:
         except DecodeError as exc:
             raise exc.under(f"sessions[{index}]") from None
     return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    """One tag of the ``tags`` answer (store_commands ``_tag_json``): configured or runtime (``origin``)."""
+
+    id: str
+    user: str = ""
+    parent: str | None = None
+    status: str = "Activated"
+    priority: int | None = None
+    expires: str | None = None
+    description: str = ""
+    origin: str = ""
+
+
+def tags_from_result(result: Any) -> tuple[TagRow, ...]:
+    if not isinstance(result, list):
+        raise DecodeError("tags", "the daemon's answer is not a list of tags")
+    rows = []
+    for index, row in enumerate(result):
+        try:
+            rows.append(from_json(TagRow, row))
+        except DecodeError as exc:
+            raise exc.under(f"tags[{index}]") from None
+    return tuple(rows)

@@ -32,7 +32,7 @@ from balanz.control.connection import ControlConnection, LineTooLong
 from balanz.control.event_text import describe
 from balanz.control.executor import Executor
 from balanz.control.feed import Feed, FeedPolicy
-from balanz.control.intents import AllocatorHooks, OperatorIntents
+from balanz.control.intents import AllocatorHooks, GroupLimit, OperatorIntents
 from balanz.control.listener import open_unix_listener, unlink_if_ours
 from balanz.control.logbuffer import LogBuffer
 from balanz.control.protocol import (
@@ -108,6 +108,7 @@ class ControlServer:
     def build(self) -> Snapshot:
         now = self.clock.now()
         for group in self.intents.expire(now):
+            self.store.clear_group_limit(group)
             logger.info("group %s: operator limit expired", group)
         facts = SiteFacts(
             self.config,
@@ -123,6 +124,19 @@ class ControlServer:
         """Something changed outside the event bus (an operator command): reread and rebuild soon."""
         self._priorities = self.store.priority_overrides()
         self._suspended = self.store.suspended_groups()
+        self.intents = OperatorIntents(
+            self.store.suspended_connectors(),
+            {
+                g: GroupLimit(limit.limit_a, limit.until, limit.set_by)
+                for g, limit in self.store.group_limits().items()
+                if limit.until is not None
+            },
+        )
+        self._dirty.set()
+
+    def changed(self) -> None:
+        """The allocator decided something: rebuild soon (the builder still sends at most one delta per
+        feed interval)."""
         self._dirty.set()
 
     def audit(self, kind: str, message: str, charger_id: str | None = None) -> None:

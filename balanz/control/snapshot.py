@@ -65,6 +65,17 @@ class LimitOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class External:
+    """An outside controller's limit on a group (``set-external-limit``): ``limit_a`` until ``until``; once
+    stale (or before the first one) the group is held at ``fallback_a`` instead."""
+
+    fallback_a: float
+    limit_a: float | None = None
+    until: str = ""
+    stale: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     id: str
     description: str = ""
@@ -81,6 +92,8 @@ class Group:
     recovery_excess_a: float | None = None
     lookahead: bool = False
     warnings: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    external: External | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +127,19 @@ class Connector:
     priority: int | None = None
     priority_source: str = ""
     target_a: float | None = None
+    want_a: float | None = None
+    sent_a: float | None = None
     offer_a: float | None = None
     exposure_a: float | None = None
     in_flight_a: float | None = None
+    pinned: str = ""
     usage_a: Phases = ()
     ev_cap_a: float | None = None
     suspended: bool = False
     suspended_until: str | None = None
     suspend_reason: str = ""
     last_change: str = ""
+    last_change_at: str = ""
     session: Session | None = None
     meter: Meter | None = None
     offer_history: tuple[float, ...] = ()

@@ -13,6 +13,7 @@ from balanz.store.records import (
     ChargerCapabilities,
     ConnectorState,
     CredentialState,
+    GroupLimitOverride,
     PriorityOverride,
     RuntimeCharger,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Completion",
     "ConnectorState",
     "CredentialState",
+    "GroupLimitOverride",
     "PriorityOverride",
     "RetryPolicy",
     "RuntimeCharger",

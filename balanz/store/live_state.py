@@ -11,7 +11,7 @@ from datetime import datetime
 from balanz.sessions import LiveTransaction
 from balanz.store.codec import live_from_json, live_to_json
 from balanz.store.db import Database, upsert
-from balanz.store.records import ConnectorState, PriorityOverride
+from balanz.store.records import ConnectorState, GroupLimitOverride, PriorityOverride
 from balanz.store.timefmt import format_utc, parse_utc
 
 log = logging.getLogger(__name__)
@@ -180,3 +180,59 @@ class LiveState:
         """Group id → when the operator suspended it."""
         rows = self._db.read("SELECT group_id, suspended_at FROM group_suspensions")
         return {r["group_id"]: parse_utc(r["suspended_at"]) for r in rows}
+
+    def suspend_connector(self, charger_id: str, connector_id: int, now: datetime) -> None:
+        with self._db.write() as conn:
+            upsert(
+                conn,
+                "connector_suspensions",
+                ("charger_id", "connector_id"),
+                {"charger_id": charger_id, "connector_id": connector_id, "suspended_at": format_utc(now)},
+                keep_existing=True,
+            )
+
+    def resume_connector(self, charger_id: str, connector_id: int) -> bool:
+        with self._db.write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM connector_suspensions WHERE charger_id = ? AND connector_id = ?",
+                (charger_id, connector_id),
+            )
+        return cursor.rowcount > 0
+
+    def suspended_connectors(self) -> dict[tuple[str, int], datetime]:
+        """(charger id, connector id) → when the operator suspended it."""
+        rows = self._db.read("SELECT charger_id, connector_id, suspended_at FROM connector_suspensions")
+        return {(r["charger_id"], r["connector_id"]): parse_utc(r["suspended_at"]) for r in rows}
+
+    def set_group_limit(self, limit: GroupLimitOverride) -> None:
+        with self._db.write() as conn:
+            upsert(
+                conn,
+                "group_limits",
+                ("group_id",),
+                {
+                    "group_id": limit.group_id,
+                    "limit_a": limit.limit_a,
+                    "until": format_utc(limit.until) if limit.until is not None else None,
+                    "set_by": limit.set_by,
+                    "set_at": format_utc(limit.set_at),
+                },
+            )
+
+    def clear_group_limit(self, group_id: str) -> bool:
+        with self._db.write() as conn:
+            cursor = conn.execute("DELETE FROM group_limits WHERE group_id = ?", (group_id,))
+        return cursor.rowcount > 0
+
+    def group_limits(self) -> dict[str, GroupLimitOverride]:
+        rows = self._db.read("SELECT * FROM group_limits")
+        return {
+            r["group_id"]: GroupLimitOverride(
+                r["group_id"],
+                r["limit_a"],
+                parse_utc(r["set_at"]),
+                parse_utc(r["until"]) if r["until"] is not None else None,
+                r["set_by"],
+            )
+            for r in rows
+        }

@@ -157,7 +157,25 @@ CREATE TABLE lc_outbox (
 CREATE INDEX lc_outbox_by_charger ON lc_outbox (charger_id, seq);
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
+# Operator intents that outlive a restart like priority overrides and group suspensions (flows.md §4.2):
+# a suspended connector and a temporary group limit.
+_V3 = """
+CREATE TABLE connector_suspensions (
+    charger_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    suspended_at TEXT NOT NULL,
+    PRIMARY KEY (charger_id, connector_id)
+);
+CREATE TABLE group_limits (
+    group_id TEXT PRIMARY KEY,
+    limit_a REAL NOT NULL,
+    until TEXT,
+    set_by TEXT NOT NULL DEFAULT '',
+    set_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -39,6 +39,17 @@ class ConnectorState:
 
 
 @dataclass(frozen=True)
+class GroupLimitOverride:
+    """An operator's temporary group limit (``set-group-limit``); ``until`` None: until cleared."""
+
+    group_id: str
+    limit_a: float
+    set_at: datetime
+    until: datetime | None = None
+    set_by: str = ""
+
+
+@dataclass(frozen=True)
 class PriorityOverride:
     """An operator's per-session priority; cleared when the session on that connector ends."""
 

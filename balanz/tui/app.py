@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -30,9 +30,11 @@ from balanz.tui.connectors import ConnectorTable
 from balanz.tui.detail import DetailPane
 from balanz.tui.dialogs import ConfirmScreen, HelpScreen
 from balanz.tui.events import EventLog
+from balanz.tui.format import set_zone
 from balanz.tui.groups import GroupsPanel
 from balanz.tui.header import SiteHeader
 from balanz.tui.sessions import SessionsScreen
+from balanz.tui.tags import TagsScreen
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class MonitorApp(App[int]):
         Binding("r", "reset", "Reset"),
         Binding("d", "toggle_detail", "Detail"),
         Binding("h", "sessions", "History", show=False),
+        Binding("t", "tags", "Tags", show=False),
         Binding("e", "toggle_events", "Events", show=False),
     ]
 
@@ -111,8 +114,9 @@ class MonitorApp(App[int]):
                 follow(self.socket_path, self, backoff=self.backoff), exclusive=True, name="follow"
             )
 
-    def on_resize(self) -> None:
-        self._apply_layout()
+    def on_resize(self, event: events.Resize) -> None:
+        # The app's own size follows a moment later (a timer), so lay out for the size the event names.
+        self._apply_layout(event.size.width)
 
     # -- the control socket (Subscriber) -------------------------------------------------------------
 
@@ -188,6 +192,7 @@ class MonitorApp(App[int]):
         snap = self.snapshot
         if snap is None or not (self._rebuild or self._dirty_chargers or self._dirty_groups):
             return
+        set_zone(snap.site.timezone)
         table = self.table
         if self._rebuild:
             table.rebuild(snap)
@@ -222,8 +227,8 @@ class MonitorApp(App[int]):
 
     # -- layout --------------------------------------------------------------------------------------
 
-    def _apply_layout(self) -> None:
-        wide = self.size.width >= WIDE
+    def _apply_layout(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= WIDE
         show = self.detail_wanted if self.detail_wanted is not None else wide
         self.screen.set_class(not wide, "-narrow")
         self.screen.set_class(show, "-detail")
@@ -291,6 +296,9 @@ class MonitorApp(App[int]):
         charger, _ = self._target()
         if charger is not None:
             self.push_screen(SessionsScreen(self.client, charger.id, charger.name))
+
+    def action_tags(self) -> None:
+        self.push_screen(TagsScreen(self.client))
 
     def action_priority(self, step: int) -> None:
         charger, connector = self._target()
@@ -386,7 +394,7 @@ class MonitorApp(App[int]):
             log.add_note(f"{cmd}: not sent, not connected", error=True)
             return
         try:
-            await client.request(cmd, args)
+            result = await client.request(cmd, args)
         except RequestFailed as exc:
             self.notify(f"{cmd}: {exc.code}: {exc.message}", severity="error", timeout=6)
             log.add_note(f"{cmd} failed: {exc.code}: {exc.message}", error=True)
@@ -395,5 +403,8 @@ class MonitorApp(App[int]):
             self.notify(f"{cmd}: connection lost ({exc})", severity="error")
             log.add_note(f"{cmd}: connection lost", error=True)
             return
+        note = result.get("note") if isinstance(result, dict) else None
+        if note:
+            done = f"{done}: {note}"
         self.notify(done, timeout=3)
         log.add_note(done)

@@ -52,17 +52,22 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
         text.append(value + "\n", style=style)
 
     history = ", ".join(f"{v:g}" for v in connector.offer_history[-8:]) or UNKNOWN
-    line("offers", history)
-    line("target", f"{amps(connector.target_a)} A  ack {amps(connector.offer_a)} A")
-    line("exposure", f"{amps(connector.exposure_a)} A  in flight {amps(connector.in_flight_a)} A")
+    line("history", history)
+    line("target", f"{amps(connector.target_a)} A  want {amps(connector.want_a)} A")
+    sent, ack, flight = amps(connector.sent_a), amps(connector.offer_a), amps(connector.in_flight_a)
+    line("offer", f"sent {sent}  ack {ack}  in flight {flight}")
+    line("exposure", f"{amps(connector.exposure_a)} A")
     line("usage", f"{phases(connector.usage_a)} A  EV cap {amps(connector.ev_cap_a)}")
+    if connector.pinned:
+        line("pinned", connector.pinned, "yellow")
     prio = UNKNOWN if connector.priority is None else f"{connector.priority} ({connector.priority_source})"
     line("priority", prio)
     if connector.suspended or connector.suspended_until:
         until = relative(connector.suspended_until, now) if connector.suspended_until else "until resumed"
         line("suspended", f"{until} {connector.suspend_reason}".strip(), "yellow")
     if connector.last_change:
-        line("changed", connector.last_change)
+        when = f"{clock(connector.last_change_at)} " if connector.last_change_at else ""
+        line("changed", when + connector.last_change)
     if connector.flags:
         line("flags", ", ".join(connector.flags), "yellow")
     session = connector.session

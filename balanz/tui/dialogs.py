@@ -59,6 +59,7 @@ HELP = """\
   x              stop the session (asks first)
   r              soft-reset the charger (asks first)
   h              session history of the charger
+  t              tags: add (a), block or unblock (b)
   d              show or hide the detail pane
   e              show or hide the event log
   ?              this help

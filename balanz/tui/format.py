@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from balanz.control.snapshot import Charger, Connector, Group
 
@@ -43,13 +44,32 @@ def phases(values: Iterable[float]) -> str:
     return "/".join(parts) if parts else UNKNOWN
 
 
+_zone: tuple[str, tzinfo | None] = ("", None)
+
+
+def set_zone(name: str) -> None:
+    """Show times in the site's zone (the snapshot's ``site.timezone``, i.e. ``allocator.timezone``): the
+    schedule slots are written in it, so "next 18:00" must mean the same clock as "07:00-17:59". The daemon
+    sends UTC; an empty or unknown zone leaves times as sent."""
+    global _zone
+    if name == _zone[0]:
+        return
+    try:
+        _zone = (name, ZoneInfo(name) if name else None)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("unknown site timezone %r: times shown as the daemon sent them", name)
+        _zone = (name, None)
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    zone = _zone[1]
+    return parsed.astimezone(zone) if zone is not None and parsed.tzinfo is not None else parsed
 
 
 def clock(value: str | None) -> str:
@@ -152,6 +172,18 @@ def bar(used: float, offered: float, limit: float | None, width: int) -> str:
     return "█" * drawn + "▒" * (offer - drawn) + "░" * (total - offer) + " " * (width - total)
 
 
+def pack(parts: list[str], width: int, joiner: str = " · ") -> list[str]:
+    """Join ``parts`` into lines of at most ``width`` where possible, breaking only between parts (a wrapped
+    "next 18:00 (in 1h41m) 0=32" must not split inside a value); continuation lines are indented."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(joiner) + len(part) <= width:
+            lines[-1] += joiner + part
+        else:
+            lines.append(part if not lines else "  " + part)
+    return lines or [""]
+
+
 def group_lines(group: Group, now: str, width: int) -> list[str]:
     """A group as the overview shows it: title with slot and next change, then one bar per phase."""
     title = [group.id]
@@ -161,6 +193,12 @@ def group_lines(group: Group, now: str, width: int) -> list[str]:
         nxt = group.next_change
         quotas = ":".join(f"{q.threshold}={q.amps:g}" for q in nxt.slot.quotas)
         title.append(f"next {clock(nxt.at)} ({relative(nxt.at, now)}) {quotas}".rstrip())
+    external = group.external
+    if external is not None:
+        if external.stale:
+            title.append(f"external stale: fallback {external.fallback_a:g} A")
+        else:
+            title.append(f"external {amps(external.limit_a)} A until {clock(external.until)}")
     if group.override is not None:
         title.append(f"override {group.override.limit_a:g} A until {clock(group.override.until)}")
     if group.suspended:
@@ -169,15 +207,16 @@ def group_lines(group: Group, now: str, width: int) -> list[str]:
         title.append(f"recovery +{group.recovery_excess_a:.1f} A")
     if group.lookahead:
         title.append("look-ahead")
-    lines = [" · ".join(title)]
+    lines = pack(title, width)
     if not group.allocation:
         return lines
     n = max(len(group.offered_a), len(group.used_a), 1)
-    label_width = 36
+    label_width = 46
     bar_width = max(8, width - label_width)
     for i in range(n):
         used = group.used_a[i] if i < len(group.used_a) else 0.0
         offered = group.offered_a[i] if i < len(group.offered_a) else 0.0
-        numbers = f"use {used:5.1f} off {offered:5.1f} lim {amps(group.limit_a):>5}"
+        exposure = UNKNOWN if i >= len(group.exposure_a) else f"{group.exposure_a[i]:.1f}"
+        numbers = f"use {used:5.1f} off {offered:5.1f} exp {exposure:>5} lim {amps(group.limit_a):>5}"
         lines.append(f" L{i + 1} {bar(used, offered, group.limit_a, bar_width)} {numbers}")
     return lines

@@ -29,10 +29,9 @@ class GroupsPanel(Static):
         text = Text()
         for depth, group in tree_order(snap.groups):
             indent = "  " * depth
-            for index, line in enumerate(group_lines(group, snap.at, width - len(indent))):
-                style = "bold" if index == 0 else ""
-                if index == 0 and group.suspended:
-                    style = "bold yellow"
+            for line in group_lines(group, snap.at, width - len(indent)):
+                title = not line.startswith(" L")  # bars are " L1 …"; the title may take two lines
+                style = ("bold yellow" if group.suspended else "bold") if title else ""
                 text.append(indent + line + "\n", style=style)
         text.rstrip()
         return text

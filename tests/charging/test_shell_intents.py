@@ -45,7 +45,7 @@ async def test_stored_overrides_and_suspensions_survive_a_restart(nursery, tmp_p
         ]
         service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), NoConnections(), store)
         service.live_transactions = lambda: live
-        service.operator_intents = lambda state: stored_intents(store, service.site, state)
+        service.operator_intents = lambda state: stored_intents(store, service.site, state, T0)
         await nursery.start(service.run)
         cp1 = service.state.connector(("CP1", 1)).session
         cp2 = service.state.connector(("CP2", 1)).session

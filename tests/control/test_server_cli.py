@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
 
 from tests.control.server_harness import short_dir
+from tests.pipe_lines import wait_for
 
 BOUND_S = 20
-
-
-def wait_for_line(proc: subprocess.Popen, needle: str) -> None:
-    seen = []
-    while True:
-        ready, _, _ = select.select([proc.stderr], [], [], BOUND_S)
-        assert ready, f"balanz run did not print {needle!r}; got {seen}"
-        line = proc.stderr.readline()
-        assert line, f"balanz run exited early: {seen}"
-        seen.append(line)
-        if needle in line:
-            return
 
 
 def balanz(*args: str, cwd: str) -> subprocess.CompletedProcess:
@@ -61,7 +49,7 @@ alias = "Garage"
         command, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     ) as proc:
         try:
-            wait_for_line(proc, "chargers connect to")
+            wait_for(proc, "chargers connect to", BOUND_S)
             status = balanz("status", "--json", "-c", str(config), cwd=str(tmp_path))
             assert status.returncode == 0, status.stderr
             data = json.loads(status.stdout)

@@ -32,15 +32,23 @@ async def snapshot(client: Client) -> Snapshot:
 
 async def test_priority_overrides_are_stored_and_shown(autojump_clock, running):
     client = await Client.connect(running.path)
-    result = await client.ok("set-priority", {"charger": "CP1", "connector": 2, "priority": 7})
-    assert result["applied"] is True
-    assert "no session" in result["note"]
-    assert running.store.priority_overrides()[("CP1", 2)].priority == 7
-    conn = (await snapshot(client)).charger("CP1").connectors[1]
-    assert (conn.priority, conn.priority_source) == (7, "operator")
-    await client.ok("clear-priority", {"charger": "CP1", "connector": 2})
+    code, message = await client.error("set-priority", {"charger": "CP1", "connector": 2, "priority": 7})
+    assert code == "NotInTransaction"
+    assert "CP1/2" in message
     assert running.store.priority_overrides() == {}
-    assert (await snapshot(client)).charger("CP1").connectors[1].priority is None
+    async with scripted_charger(running.url, "CP1", running.clock) as cp1:
+        await cp1.boot()
+        tx = (await cp1.start(2, "bob", 100))["transactionId"]
+        result = await client.ok("set-priority", {"charger": "CP1", "connector": 2, "priority": 7})
+        assert result["applied"] is True
+        stored = running.store.priority_overrides()[("CP1", 2)]
+        assert (stored.priority, stored.transaction_id) == (7, tx)
+        conn = (await snapshot(client)).charger("CP1").connectors[1]
+        assert (conn.priority, conn.priority_source) == (7, "operator")
+        await client.ok("clear-priority", {"charger": "CP1", "connector": 2})
+        assert running.store.priority_overrides() == {}
+        conn = (await snapshot(client)).charger("CP1").connectors[1]
+        assert conn.priority_source != "operator"
     assert (await client.error("set-priority", {"charger": "CP1", "connector": 3, "priority": 1}))[0] == (
         "NoSuchConnector"
     )
@@ -84,9 +92,15 @@ async def test_group_limit_override_expires(autojump_clock, running):
     assert before + timedelta(seconds=600) <= until <= after + timedelta(seconds=600)
     await trio.sleep(601)
     assert (await snapshot(client)).group("site").override is None
-    await client.ok("set-group-limit", {"group": "annex", "limit_a": 10})
-    await client.ok("clear-group-limit", {"group": "annex"})
-    assert (await snapshot(client)).group("annex").override is None
+    assert running.store.group_limits() == {}, "an expired limit leaves the store too"
+    code, message = await client.error("set-group-limit", {"group": "annex", "limit_a": 10})
+    assert code == "Refused"
+    assert "no max_allocation" in message
+    assert running.store.group_limits() == {}
+    await client.ok("set-group-limit", {"group": "site", "limit_a": 10})
+    await client.ok("clear-group-limit", {"group": "site"})
+    assert (await snapshot(client)).group("site").override is None
+    assert running.store.group_limits() == {}
     assert (await client.error("set-group-limit", {"group": "site", "limit_a": -1}))[0] == "InvalidArgs"
 
 
@@ -126,7 +140,10 @@ async def test_an_attached_allocator_hears_every_intent(autojump_clock, running)
             snap, groups=tuple(dataclasses.replace(g, limit_a=32.0) for g in snap.groups)
         )
     )
-    result = await client.ok("set-priority", {"charger": "CP1", "connector": 1, "priority": 4})
+    async with scripted_charger(running.url, "CP1", running.clock) as cp1:
+        await cp1.boot()
+        await cp1.start(1, "bob", 100)
+        result = await client.ok("set-priority", {"charger": "CP1", "connector": 1, "priority": 4})
     assert result == {"note": "reallocated", "applied": True}
     await client.ok("suspend-group", {"group": "site"})
     await client.ok("suspend-connector", {"charger": "CP1", "connector": 1})
@@ -137,7 +154,7 @@ async def test_an_attached_allocator_hears_every_intent(autojump_clock, running)
         ("release-profiles", "release"),
         ("release-offline", "release-offline"),
     ):
-        assert await client.ok(cmd, {"charger": "CP1"}) == {"note": f"{action} sent"}
+        assert await client.ok(cmd, {"charger": "CP1"}) == {"note": f"{action} sent", "applied": True}
     assert hooks.calls == [
         ("priority", "CP1", 1, 4),
         ("group", "site", True),
@@ -218,12 +235,12 @@ async def test_sessions_export_and_logs(autojump_clock, running):
     assert "CP2" in csv_text.splitlines()[1]
     jsonl = await client.ok("export-sessions", {"format": "jsonl"})
     assert len(jsonl.splitlines()) == 1
-    await client.ok("set-priority", {"charger": "CP1", "connector": 1, "priority": 9})
+    await client.ok("suspend-group", {"group": "site"})
     logging.getLogger("balanz.test").warning("find me in the buffer")
     lines = await client.ok("logs", {"grep": "find me"})
     assert [line["message"] for line in lines] == ["find me in the buffer"]
     audit = await client.ok("logs", {"logger": "audit"})
-    assert any(line["level"] == "AUDIT" and "set-priority CP1/1 9" in line["message"] for line in audit)
+    assert any(line["level"] == "AUDIT" and "suspend-group site" in line["message"] for line in audit)
     await client.ok("log-level", {"logger": "balanz.test", "level": "ERROR"})
     assert logging.getLogger("balanz.test").level == logging.ERROR
     logging.getLogger("balanz.test").setLevel(logging.NOTSET)

@@ -6,8 +6,6 @@ Wall-clock bounds only stop a hung run; nothing waits for time to pass.
 from __future__ import annotations
 
 import os
-import re
-import select
 import signal
 import socket
 import subprocess
@@ -18,21 +16,13 @@ from ocpp.v16 import call
 
 from balanz.cli import main
 from balanz.wire.client import open_charger_connection
+from tests.pipe_lines import wait_for
 
 BOUND_S = 120  # only stops a hung run: on a loaded shared machine start-up alone took > 15 s
 
 
 def wait_for_port(proc: subprocess.Popen) -> int:
-    seen = []
-    while True:
-        ready, _, _ = select.select([proc.stderr], [], [], BOUND_S)
-        assert ready, f"balanz run printed no connect line; got {seen}"
-        line = proc.stderr.readline()
-        assert line, f"balanz run exited early: {seen}"
-        seen.append(line)
-        match = re.search(r"chargers connect to ws://127\.0\.0\.1:(\d+)/<charger_id>", line)
-        if match:
-            return int(match.group(1))
+    return int(wait_for(proc, r"chargers connect to ws://127\.0\.0\.1:(\d+)/<charger_id>", BOUND_S).group(1))
 
 
 async def boot_then_terminate(port: int, pid: int) -> int | None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-import select
 import signal
 import subprocess
 import sys
@@ -44,6 +42,7 @@ from balanz.sim.scenario_chargers import ChargerSpec
 from balanz.sim.scenario_specs import sim_spec
 from balanz.sim.summary import ConnectorRow, render
 from balanz.store import Store
+from tests.pipe_lines import wait_for
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -352,16 +351,7 @@ def test_cli_takes_the_url_from_the_balanz_configuration(tmp_path: Path) -> None
 
 
 def _port_of(proc: subprocess.Popen[str]) -> int:
-    seen = []
-    while True:
-        ready, _, _ = select.select([proc.stderr], [], [], BOUND_S)
-        assert ready, f"balanz run printed no connect line; got {seen}"
-        line = proc.stderr.readline() if proc.stderr else ""
-        assert line, f"balanz run exited early: {seen}"
-        seen.append(line)
-        match = re.search(r"chargers connect to ws://127\.0\.0\.1:(\d+)/", line)
-        if match:
-            return int(match.group(1))
+    return int(wait_for(proc, r"chargers connect to ws://127\.0\.0\.1:(\d+)/", BOUND_S).group(1))
 
 
 def test_cli_plays_a_scenario_against_balanz_run(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_version_1_database_is_migrated_and_keeps_its_data(store_path):
     conn.close()
 
     with Store(store_path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         assert store.next_transaction_id(1) == 42
         assert list(store.suspended_groups()) == ["HQ"]
         store.append_outbox(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from balanz.control.snapshot import Charger, Connector, Group, Session
-from balanz.tui.format import bar, duration, group_lines, matches, relative, sort_key
+from balanz.control.snapshot import Charger, Connector, External, Group, Session
+from balanz.tui.format import bar, duration, group_lines, matches, pack, relative, sort_key
 from balanz.tui.groups import tree_order
 
 NOW = "2026-11-24T16:40:12+01:00"
@@ -65,13 +65,14 @@ def test_group_title_names_slot_next_change_and_flags():
         limit_a=32,
         used_a=(10.0,),
         offered_a=(20.0,),
+        exposure_a=(34.5,),
         suspended=True,
         recovery_excess_a=2.5,
     )
     lines = group_lines(group, NOW, width=60)
     assert lines[0] == "RR1 · SUSPENDED · recovery +2.5 A"
     assert lines[1].startswith(" L1 ")
-    assert lines[1].endswith("use  10.0 off  20.0 lim  32.0")
+    assert lines[1].endswith("use  10.0 off  20.0 exp  34.5 lim  32.0")
     assert group_lines(Group("Default"), NOW, 60) == ["Default"]
 
 
@@ -84,3 +85,18 @@ def test_groups_are_shown_as_a_tree_with_orphans_at_the_root():
         Group("E"),
     )
     assert [(d, g.id) for d, g in tree_order(groups)] == [(0, "A"), (1, "B"), (2, "C"), (0, "D"), (0, "E")]
+
+
+def test_group_title_says_whether_the_external_limit_is_live_or_stale():
+    live = Group("site", external=External(16, 20, "2025-03-04T08:00:10Z", stale=False))
+    assert group_lines(live, NOW, width=60)[0] == "site · external 20.0 A until 08:00"
+    stale = Group("site", external=External(16, 20, "2025-03-04T08:00:10Z", stale=True))
+    assert group_lines(stale, NOW, width=60)[0] == "site · external stale: fallback 16 A"
+
+
+def test_a_long_group_title_breaks_between_its_parts():
+    assert pack(["Staff", "slot Mon-Fri 07:00-17:59>0=16:3=32 (32 A)", "next 18:00 (in 1h41m) 0=32"], 60) == [
+        "Staff · slot Mon-Fri 07:00-17:59>0=16:3=32 (32 A)",
+        "  next 18:00 (in 1h41m) 0=32",
+    ]
+    assert pack(["RR1", "SUSPENDED"], 60) == ["RR1 · SUSPENDED"]

@@ -310,3 +310,15 @@ def test_clicking_a_column_header_sorts_by_it_and_again_reverses():
         assert column(table, "kwh")[:2] == ["—", "—"]
 
     run_monitor(scenario)
+
+
+def test_shrinking_the_terminal_moves_the_detail_pane_off_the_table():
+    async def scenario(app, pilot, daemon):
+        assert app.screen.has_class("-detail"), "wide: the detail sits beside the table"
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: app.screen.has_class("-narrow"), "the narrow layout")
+        assert not app.screen.has_class("-detail"), "narrow: the table alone until d"
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: app.screen.has_class("-detail"), "the wide layout again")
+
+    run_monitor(scenario)

@@ -47,7 +47,7 @@ def test_h_shows_the_charger_s_sessions_from_the_daemon():
         assert isinstance(screen, SessionsScreen)
         await wait_for(pilot, lambda: screen.table.row_count == 2, "the rows")
         assert [str(c) for c in screen.table.get_row("s-1041")] == [
-            "2026-11-23 07:58",
+            "2026-11-23 08:58",  # the site zone (Europe/Copenhagen), like its schedule
             "1",
             "04A2B3C4",
             "Ana",
