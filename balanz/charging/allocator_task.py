@@ -2,10 +2,13 @@
 
 It sleeps until something relevant happens or until the core's ``next_instant``, at most ``run_interval_s``
 (the spec's safety net; a run that changes nothing sends nothing); a burst of events within ``debounce_s``
-costs one run. One run (allocation.md §3): plan, send every reduction and wait for their answers, then
-send the increases the plan released; increases that had to wait for settling reductions come from the
-run at ``next_instant``. A failing run is logged, the state kept, and retried on the next event or after
-``run_interval_s`` — it never takes the daemon down.
+costs one run. One run (allocation.md §3): plan, then post the reductions and the increases the plan
+released to the chargers' senders (``Dispatcher.post``) without waiting for any answer. The two phases
+of the spec are kept by the exposures, not by waiting: a posted offer counts at once, an unanswered or
+settling reduction counts at its old value, so the plan releases an increase only when the limits hold
+anyway; the answers are events that start the next run, which releases what they made room for. A
+failing run is logged, the state kept, and retried on the next event or after ``run_interval_s`` — it
+never takes the daemon down.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class AllocatorService:
             state=lambda: service.state,
             update=service.update,
             store=store,
+            record=service.record,
         )
         return service
 
@@ -94,6 +98,10 @@ class AllocatorService:
         """Apply a transition to the state and ask for a run (an answer is a relevant event too)."""
         self.state = transition(self.state)
         self._dirty.set()
+
+    def record(self, transition: Any) -> None:
+        """Apply a transition the run itself caused (an offer posted): no new run for it."""
+        self.state = transition(self.state)
 
     def set_external_limit(self, group_id: str, headroom_a: int, valid_s: float) -> None:
         """Upstream input ``group=site headroom=...A valid=10s``: a cap on the group until it goes stale."""
@@ -151,6 +159,7 @@ class AllocatorService:
         sub = self.bus.subscribe("allocator", capacity=4096)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            self.dispatcher.nursery = nursery
             nursery.start_soon(self._consume, sub)
             task_status.started()
             await self._loop()
@@ -214,7 +223,7 @@ class AllocatorService:
                 await trio.sleep(debounce)
             self._dirty = trio.Event()
             try:
-                await self.run_once()
+                self.run_once()
             except Exception:
                 self.failures += 1
                 log.exception(
@@ -235,31 +244,15 @@ class AllocatorService:
         # A plan whose next instant is already past must not make the loop spin without time passing.
         return max(wake, now + MIN_SLEEP_S)
 
-    async def run_once(self) -> Plan:
-        """One run: plan, reductions (answered or timed out), then the increases the plan released."""
-        now = self.clock.now()
-        result = plan(self.site, self.state, self.params, now)
+    def run_once(self) -> Plan:
+        """One run: plan, then hand the reductions and the released increases to the senders."""
+        result = plan(self.site, self.state, self.params, self.clock.now())
         self.state = result.state
         self.last_plan = result
         self.runs += 1
-        if result.reductions:
-            await self.dispatcher.send_all(result.reductions)
-        if result.increases:
-            if result.reductions:
-                # Answers changed the state: only increases the exposures still allow go out now.
-                recheck = plan(self.site, self.state, self.params, self.clock.now())
-                self.state = recheck.state
-                self.last_plan = recheck
-                increases = recheck.increases
-                reductions_again = recheck.reductions
-                if reductions_again:
-                    await self.dispatcher.send_all(reductions_again)
-                    self._dirty.set()
-                    return recheck
-            else:
-                increases = result.increases
-            await self.dispatcher.send_all(self._after_reassertion(increases))
-        return self.last_plan
+        if result.reductions or result.increases:
+            self.dispatcher.post(result.reductions, self._after_reassertion(result.increases))
+        return result
 
     def _after_reassertion(self, increases: tuple[Change, ...]) -> list[Change]:
         """R24: no increase anywhere in a group tree while one of its chargers is being re-asserted; the
