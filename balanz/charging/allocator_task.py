@@ -17,7 +17,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -63,6 +63,7 @@ class AllocatorService:
     live_transactions: Callable[[], Iterable[Any]] | None = None
     operator_intents: Callable[[State], State] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _held_until: datetime | None = None
 
     @classmethod
     def build(
@@ -239,19 +240,25 @@ class AllocatorService:
         interval = self.params.run_interval_s
         wake = now + interval if interval > 0 else math.inf
         instant = self.last_plan.next_instant if self.last_plan is not None else None
-        if instant is not None:
-            wake = min(wake, self.clock.trio_time_at(instant))
+        for at in (instant, self._held_until):
+            if at is not None:
+                wake = min(wake, self.clock.trio_time_at(at))
         # A plan whose next instant is already past must not make the loop spin without time passing.
         return max(wake, now + MIN_SLEEP_S)
 
     def run_once(self) -> Plan:
-        """One run: plan, then hand the reductions and the released increases to the senders."""
-        result = plan(self.site, self.state, self.params, self.clock.now())
+        """One run: plan, then hand the reductions and the released increases the pacing rules let go
+        (``balanz.charging.pacing``) to the senders; the others come again from the run at their time."""
+        now = self.clock.now()
+        result = plan(self.site, self.state, self.params, now)
         self.state = result.state
         self.last_plan = result
         self.runs += 1
-        if result.reductions or result.increases:
-            self.dispatcher.post(result.reductions, self._after_reassertion(result.increases))
+        reductions, held_r = self.dispatcher.ready(result.reductions, True, now)
+        increases, held_i = self.dispatcher.ready(self._after_reassertion(result.increases), False, now)
+        self._held_until = min((at for at in (held_r, held_i) if at is not None), default=None)
+        if reductions or increases:
+            self.dispatcher.post(reductions, increases)
         return result
 
     def _after_reassertion(self, increases: tuple[Change, ...]) -> list[Change]:

@@ -44,6 +44,7 @@ from balanz.charging import (
     stop_transaction,
 )
 from balanz.charging.outbox import Outbox
+from balanz.charging.pacing import Pace, answered, release_at, sent
 from balanz.charging.sequences import default_amps
 from balanz.charging.site_model import accepted, withdrawn
 from balanz.config.schema import ChargerConfig, Config
@@ -92,6 +93,7 @@ class Dispatcher:
     nursery: trio.Nursery | None = None
     _outboxes: dict[str, Outbox] = field(default_factory=dict)
     _senders: set[str] = field(default_factory=set)
+    _paces: dict[Key, Pace] = field(default_factory=dict)
     _locks: dict[str, trio.Lock] = field(default_factory=dict)
     _installed: dict[Key, _Installed] = field(default_factory=dict)
     _setups: dict[str, ProfilesSetup] = field(default_factory=dict)
@@ -136,6 +138,23 @@ class Dispatcher:
             self._post(change, True, now)
         for change in increases:
             self._post(change, False, now)
+
+    def ready(
+        self, changes: Sequence[Change], reduction: bool, now: datetime
+    ) -> tuple[list[Change], datetime | None]:
+        """The changes the pacing rules let go at ``now`` (back-off after failures, ``min_interval_s``),
+        and the earliest instant one held back may go (the allocator runs again then)."""
+        go: list[Change] = []
+        wake: datetime | None = None
+        for change in changes:
+            profiles = self.setup(change.key[0]).profiles
+            at = release_at(self._paces.get(change.key, Pace()), change.value, reduction, profiles)
+            if at is None or at <= now:
+                go.append(change)
+                continue
+            log.debug("charger %s connector %d: offer %d A held until %s", *change.key, change.value, at)
+            wake = at if wake is None else min(wake, at)
+        return go, wake
 
     def idle(self) -> bool:
         """Nothing queued and nothing on the wire (tests and benchmarks wait for it)."""
@@ -223,6 +242,7 @@ class Dispatcher:
             return
         now = self.now()
         steps, remember = self._steps(change, now)
+        self._paces[key] = sent(self._paces.get(key, Pace()), now)
         # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
         # before the CALL leaves; a restart then counts the connector at it until re-asserted.
         self._persist(key[0], now)
@@ -253,6 +273,7 @@ class Dispatcher:
                 outcome = last
                 break
         at = self.now()
+        self._paces[key] = answered(self._paces[key], value, outcome == "Accepted", at)
         if outcome == "Accepted":
             remember()
             self.update(lambda s: accepted(s, key, value, at, self.params))

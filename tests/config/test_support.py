@@ -257,7 +257,6 @@ REFUSED = [
     ('[auth]\nkey_format = "plain"', "auth.key_format", "AuthorizationKey provisioning"),
     ('[lc]\nupstream_url = "ws://up.example/ocpp/"', "lc.upstream_url", "LC mode"),
     ("[lc]\nreplay_boot = true", "lc.replay_boot", "LC mode"),
-    ("[profiles]\nmin_interval_s = 10", "profiles.min_interval_s", "rate-limited"),
     ("[history]\nsession_retention_days = 0", "history.session_retention_days", "kept forever"),
     ("[logging]\naudit_retention_days = 30", "logging.audit_retention_days", "kept forever"),
     (
