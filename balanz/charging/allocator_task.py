@@ -28,10 +28,11 @@ from balanz.allocation.planner import Change, Plan, plan
 from balanz.allocation.state import State
 from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
+from balanz.charging.resync import resync
 from balanz.charging.site_model import apply_event, build_params, build_site, restored_state
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config
-from balanz.events import ChargerBooted, ChargerConnected, Event, EventBus, TransactionStopped
+from balanz.events import ChargerBooted, ChargerConnected, Event, EventBus, Subscription, TransactionStopped
 
 if TYPE_CHECKING:
     from balanz.daemon import Daemon
@@ -64,6 +65,9 @@ class AllocatorService:
     operator_intents: Callable[[State], State] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
     _held_until: datetime | None = None
+    queue_capacity: int = 4096
+    resyncs: int = 0
+    _generations: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -157,7 +161,7 @@ class AllocatorService:
         self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
         if self.operator_intents is not None:
             self.state = self.operator_intents(self.state)
-        sub = self.bus.subscribe("allocator", capacity=4096)
+        sub = self.bus.subscribe("allocator", capacity=self.queue_capacity)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self.dispatcher.nursery = nursery
@@ -165,9 +169,48 @@ class AllocatorService:
             task_status.started()
             await self._loop()
 
-    async def _consume(self, sub: Any) -> None:
+    async def _consume(self, sub: Subscription) -> None:
         async for event in sub.receive:
+            if sub.overflowed:
+                # This event and the queued ones are older than what the services say now.
+                self.resync(sub)
+                continue
             self.on_event(event)
+
+    def resync(self, sub: Subscription | None = None) -> None:
+        """The event queue overflowed: rebuild connections, statuses and sessions from the services
+        (``balanz.charging.resync``), re-assert chargers on a connection we never heard of and restore
+        the default of sessions that ended unseen, then run."""
+        discarded = sub.resynced() if sub is not None else 0
+        self.resyncs += 1
+        log.warning(
+            "allocator: event queue overflowed (%d event(s) lost, %d discarded); state rebuilt from the CSMS",
+            sub.dropped if sub is not None else 0,
+            discarded,
+        )
+        self.refresh_site()
+        generations: dict[str, int | None] = {}
+        for charger in self.site.chargers:
+            conn = self.dispatcher.connections.connection(charger.id)
+            generations[charger.id] = getattr(conn, "generation", 0) if conn is not None else None
+        result = resync(
+            self.state,
+            self.site,
+            self.clock.now(),
+            generations,
+            self._generations,
+            self.status_of or (lambda _charger, _connector: None),
+            self.live_transactions() if self.live_transactions is not None else None,
+        )
+        self.state = result.state
+        for charger_id in result.reconnected:
+            self._generations[charger_id] = generations[charger_id] or 0
+            if self._nursery is not None and self.dispatcher.controlled(charger_id):
+                self._nursery.start_soon(self._reassert, charger_id)
+        for key in result.ended:
+            if self._nursery is not None and self.dispatcher.controlled(key[0]):
+                self._nursery.start_soon(self.dispatcher.session_ended, key)
+        self._dirty.set()
 
     def on_event(self, event: Event) -> None:
         if self._unknown(event):
@@ -177,6 +220,8 @@ class AllocatorService:
         except Exception:
             log.exception("allocator: event %s could not be applied; state kept", type(event).__name__)
             return
+        if isinstance(event, ChargerConnected):
+            self._generations[event.charger_id] = event.generation
         if self._nursery is not None and self.dispatcher.controlled(event.charger_id):
             if isinstance(event, ChargerConnected | ChargerBooted):
                 self._nursery.start_soon(self._reassert, event.charger_id)
