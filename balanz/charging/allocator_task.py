@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_SLEEP_S = 0.01
+# Answers that free capacity skip the debounce; those arriving within this window (or within the last
+# run's duration, if longer: a burst of answers on a large site must not keep the allocator busy) still
+# share one run.
+FREED_COALESCE_S = 0.005
 
 
 @dataclass
@@ -57,6 +62,8 @@ class AllocatorService:
     runs: int = 0
     failures: int = 0
     _dirty: trio.Event = field(default_factory=trio.Event)
+    _freed: bool = False
+    _last_run_s: float = 0.0
     _nursery: trio.Nursery | None = None
     _first_reassertion: set[str] = field(default_factory=set)
     status_of: Callable[[str, int], str | None] | None = None
@@ -91,6 +98,7 @@ class AllocatorService:
             update=service.update,
             store=store,
             record=service.record,
+            freed=service.freed,
         )
         return service
 
@@ -103,6 +111,12 @@ class AllocatorService:
         """Apply a transition to the state and ask for a run (an answer is a relevant event too)."""
         self.state = transition(self.state)
         self._dirty.set()
+
+    def freed(self, transition: Any) -> None:
+        """An accepted reduction: run as soon as possible, the increases it made room for are waiting
+        (the debounce is for bursts of CSMS events, not for our own answers)."""
+        self._freed = True
+        self.update(transition)
 
     def record(self, transition: Any) -> None:
         """Apply a transition the run itself caused (an offer posted): no new run for it."""
@@ -266,10 +280,14 @@ class AllocatorService:
             with trio.move_on_at(wake):
                 await self._dirty.wait()
             if self._dirty.is_set() and debounce > 0:
-                await trio.sleep(debounce)
+                freed = min(debounce, max(FREED_COALESCE_S, self._last_run_s))
+                await trio.sleep(freed if self._freed else debounce)
             self._dirty = trio.Event()
+            self._freed = False
+            began = time.perf_counter()
             try:
                 self.run_once()
+                self._last_run_s = time.perf_counter() - began
             except Exception:
                 self.failures += 1
                 log.exception(

@@ -78,7 +78,9 @@ class _Installed:
 @dataclass
 class Dispatcher:
     """``update(fn)`` applies a state transition in the allocator and asks it to run again; ``record(fn)``
-    applies one without (posting an offer is the run's own doing). ``nursery`` hosts the sender tasks."""
+    applies one without (posting an offer is the run's own doing); ``freed(fn)`` asks for the run at once,
+    without the debounce: an accepted reduction may have made the room that increases wait for.
+    ``nursery`` hosts the sender tasks."""
 
     config: Config
     site: Site
@@ -90,6 +92,7 @@ class Dispatcher:
     store: ConnectorStore | None = None
     strategies: dict[str, Strategy] = field(default_factory=dict)
     record: Callable[[Callable[[State], State]], None] | None = None
+    freed: Callable[[Callable[[State], State]], None] | None = None
     nursery: trio.Nursery | None = None
     _outboxes: dict[str, Outbox] = field(default_factory=dict)
     _senders: set[str] = field(default_factory=set)
@@ -189,7 +192,7 @@ class Dispatcher:
                 change = item.change
                 try:
                     async with self._lock(charger_id):
-                        await self._send_change(change)
+                        await self._send_change(change, item.reduction)
                 except Exception:
                     log.exception(
                         "charger %s connector %d: sending offer %d A failed; counted as unanswered",
@@ -233,7 +236,7 @@ class Dispatcher:
 
         return steps, remember_tx
 
-    async def _send_change(self, change: Change) -> None:
+    async def _send_change(self, change: Change, reduction: bool = False) -> None:
         key, value = change.key, change.value
         conn = self.connections.connection(key[0])
         if conn is None:
@@ -276,7 +279,8 @@ class Dispatcher:
         self._paces[key] = answered(self._paces[key], value, outcome == "Accepted", at)
         if outcome == "Accepted":
             remember()
-            self.update(lambda s: accepted(s, key, value, at, self.params))
+            notify = (self.freed or self.update) if reduction else self.update
+            notify(lambda s: accepted(s, key, value, at, self.params))
             self._persist(key[0], at)
         elif outcome == TIMED_OUT:
             log.warning(

@@ -12,6 +12,7 @@ from balanz.allocation import events as tr
 from balanz.allocation.model import Key
 from balanz.allocation.planner import Change
 from balanz.allocation.state import State
+from balanz.charging import allocator_task
 from balanz.charging.allocator_task import AllocatorService
 from balanz.charging.site_model import accepted, restored_state
 from balanz.clock import SiteClock
@@ -175,3 +176,24 @@ async def test_no_increase_leaves_while_a_reduction_elsewhere_is_unanswered(nurs
     assert service.last_plan is not None
     assert any(c.key == ("CP2", 1) for c in service.last_plan.pending), "CP2's raise waits (R17)"
     assert service.state.connector(("CP1", 1)).acked == 30
+
+
+async def test_an_accepted_reduction_releases_the_waiting_increase_without_the_debounce(
+    nursery, autojump_clock
+):
+    """The debounce coalesces bursts of CSMS events; our own answer that frees room starts the next run
+    after FREED_COALESCE_S (or the last run's duration, a few ms here), so the freed current reaches the
+    waiting car a debounce sooner."""
+    cp1, cp2 = FakeCharger(delay_s=0.05), FakeCharger(delay_s=0.05)
+    cfg = config(wait_after_reduce_s=0, debounce_s=0.2)
+    service = await start(nursery, cfg, Chargers(CP1=cp1, CP2=cp2))
+    confirmed(service, ("CP1", 1), 30, T0)
+    confirmed(service, ("CP2", 1), 0, T0)
+    charging(service, ("CP1", 1), 1, T0)
+    await trio.sleep(1)
+    charging(service, ("CP2", 1), 2, service.clock.now())
+    await trio.sleep(5)
+    reduced_at = next(t for t, _c, limit in cp1.calls if limit < 30)
+    raised_at = next(t for t, _c, limit in cp2.calls if limit >= 6)
+    answered_at = reduced_at + 0.05
+    assert allocator_task.FREED_COALESCE_S - 1e-6 <= raised_at - answered_at < 0.1, raised_at - answered_at
