@@ -184,12 +184,20 @@ class AllocatorService:
             await self._loop()
 
     async def _consume(self, sub: Subscription) -> None:
-        async for event in sub.receive:
-            if sub.overflowed:
-                # This event and the queued ones are older than what the services say now.
-                self.resync(sub)
-                continue
-            self.on_event(event)
+        """Everything queued is applied per wake-up, not one event per scheduler round: with thousands of
+        busy connections a round is long and one event per round cannot keep up with the meter values."""
+        async for first in sub.receive:
+            event: Event | None = first
+            while event is not None:
+                if sub.overflowed:
+                    # This event and the queued ones are older than what the services say now.
+                    self.resync(sub)
+                else:
+                    self.on_event(event)
+                try:
+                    event = sub.receive.receive_nowait()
+                except trio.WouldBlock:
+                    event = None
 
     def resync(self, sub: Subscription | None = None) -> None:
         """The event queue overflowed: rebuild connections, statuses and sessions from the services
