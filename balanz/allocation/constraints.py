@@ -134,7 +134,12 @@ class Counters:
 def window_rules(
     site: Site, state: State, params: Params, start: datetime, end: datetime
 ) -> dict[str, tuple[Rule, ...]]:
-    """Per constraining group, every limit in force at some instant of ``[start, end]`` (R5)."""
+    """Per constraining group, every limit in force at some instant of ``[start, end]`` (R5).
+
+    An operator override (``events.set_group_override``) is one more limit of its group while it lasts.
+    It only caps connectors that are controlled at all (under a group with a schedule or an external
+    fallback): the set of controlled connectors belongs to the site, not to the live state.
+    """
     rules: dict[str, tuple[Rule, ...]] = {}
     for group in site.groups:
         found: list[Rule] = []
@@ -143,6 +148,9 @@ def window_rules(
                 found.append(Rule(group.id, f'slot {slot.index} "{slot.text}"', slot.quotas))
         if group.external_fallback_a is not None:
             found.extend(_external_rules(group, state, start, end))
+        override = state.group(group.id).override
+        if override is not None and (override.until is None or override.until > start):
+            found.append(Rule(group.id, f"operator override {override.amps} A", ((0, override.amps),)))
         if found:
             rules[group.id] = tuple(found)
     return rules
@@ -165,7 +173,8 @@ def rules_at(site: Site, state: State, params: Params, instant: datetime) -> dic
 
 
 def next_limit_change(site: Site, state: State, params: Params, now: datetime) -> datetime | None:
-    """When the window next gains a limit: the earliest schedule boundary or external deadline − lead."""
+    """When the window next changes: a schedule boundary or external deadline − lead, or a limit leaving it
+    (a boundary, an external deadline, an operator override's expiry)."""
     lead = timedelta(seconds=params.schedule_lead_s)
     earliest: datetime | None = None
     for group in site.groups:
@@ -183,6 +192,10 @@ def next_limit_change(site: Site, state: State, params: Params, now: datetime) -
             if external is not None and external.valid_until > now:
                 candidates.append(external.valid_until - lead)
                 candidates.append(external.valid_until)
+        override = state.group(group.id).override
+        if override is not None and override.until is not None:
+            # the cap leaves the window when it expires: the plan may increase then
+            candidates.append(override.until)
         for candidate in candidates:
             if candidate > now and (earliest is None or candidate < earliest):
                 earliest = candidate

@@ -16,6 +16,7 @@ from balanz.allocation.model import Key, Params, Site
 from balanz.allocation.state import (
     ConnectorState,
     ExternalLimit,
+    GroupOverride,
     GroupState,
     InFlight,
     Sample,
@@ -47,7 +48,9 @@ def offer_accepted(state: State, key: Key, value: int, now: datetime, params: Pa
     """The charger accepted ``value``: it is the confirmed limit; a lowering settles first (R17 item 3).
 
     Answers arrive in order (one outstanding CALL), so the accepted offer and every older one leave the
-    in-flight list. An unchanged value does not restart the ramp clock (R14: re-assertions).
+    in-flight list. An unchanged value does not restart the ramp clock (R14: re-assertions). A reported
+    ``Current.Offered`` sampled before ``now`` described the replaced profile and is forgotten; one sampled
+    at ``now`` or later stays (R17 item 5).
     """
     cs = state.connector(key)
     position = next((i for i, f in enumerate(cs.in_flight) if f.value == value), None)
@@ -55,6 +58,9 @@ def offer_accepted(state: State, key: Key, value: int, now: datetime, params: Pa
     old = cs.acked
     settling = tuple((v, until) for v, until in cs.settling if until > now)
     changed_at = cs.changed_at
+    offered_a, offered_at = cs.offered_a, cs.offered_at
+    if offered_at is not None and offered_at < now:
+        offered_a, offered_at = None, None
     if old is None or value != old:
         changed_at = now
         if old is not None and value < old:
@@ -68,6 +74,9 @@ def offer_accepted(state: State, key: Key, value: int, now: datetime, params: Pa
             changed_at=changed_at,
             in_flight=in_flight,
             settling=settling,
+            offered_a=offered_a,
+            offered_at=offered_at,
+            accepted_at=now,
         ),
     )
 
@@ -151,10 +160,13 @@ def meter_values(
     params: Params,
     register_wh: float | None = None,
     offered_a: float | None = None,
+    offered_at: datetime | None = None,
 ) -> State:
     """MeterValues: a usage sample per charger phase, the energy register, ``Current.Offered`` (R9, R26).
 
-    Samples older than the usage window are dropped. A 3-phase charger whose EV draws on exactly one
+    ``offered_at`` is when ``offered_a`` was sampled (default ``at``); a report sampled before the last
+    accepted offer describes the replaced profile and is ignored (R17 item 5). Samples older than the
+    usage window are dropped. A 3-phase charger whose EV draws on exactly one
     phase is recorded as a 1-phase EV (R26); a sample drawing on several phases clears that again.
     """
     cs = state.connector(key)
@@ -173,9 +185,11 @@ def meter_values(
             session = replace(session, ev_phase=drawing[0])
         elif len(drawing) > 1:
             session = replace(session, ev_phase=None)
-    new = replace(
-        cs, samples=samples, session=session, offered_a=offered_a if offered_a is not None else cs.offered_a
-    )
+    new = replace(cs, samples=samples, session=session)
+    if offered_a is not None:
+        sampled = at if offered_at is None else offered_at
+        if cs.accepted_at is None or sampled >= cs.accepted_at:
+            new = replace(new, offered_a=offered_a, offered_at=sampled)
     return _put(state, key, new)
 
 
@@ -249,6 +263,30 @@ def set_group_suspended(state: State, group_id: str, suspended: bool) -> State:
 def set_external_limit(state: State, group_id: str, amps: int, valid_until: datetime) -> State:
     """An external limit for a group, valid until ``valid_until`` (then the group's fallback applies)."""
     gs = replace(state.group(group_id), external=ExternalLimit(amps, valid_until))
+    return replace(state, groups={**state.groups, group_id: gs}, changed_all=True)
+
+
+def suspend_connector(state: State, key: Key, suspended: bool) -> State:
+    """R22 for one connector: while suspended its want is 0 (a reduction to 0 A); resuming lifts it.
+
+    Kept on the connector, not the session, so it lasts across sessions until the operator resumes it.
+    """
+    cs = state.connector(key)
+    if cs.suspended_by_operator == suspended:
+        return state
+    return _put(state, key, replace(cs, suspended_by_operator=suspended))
+
+
+def set_group_override(state: State, group_id: str, amps: int | None, until: datetime | None) -> State:
+    """An operator cap on a group's limit until ``until`` (None: until cleared); ``amps`` None clears it.
+
+    The group's effective limit is the lowest of its schedule, its external limit and this override. A
+    lowering takes effect at once: it cannot be anticipated, so the group is in recovery (reductions
+    only) until the connectors have confirmed lower offers — as for an external limit lowered without
+    notice. Its expiry only lifts the cap.
+    """
+    override = None if amps is None else GroupOverride(amps, until)
+    gs = replace(state.group(group_id), override=override)
     return replace(state, groups={**state.groups, group_id: gs}, changed_all=True)
 
 

@@ -281,6 +281,10 @@ def _facts(
     reason = is_pinned(charger, ch, cs)
     if reason is not None or not cs.active:
         return _Facts(cs, ch, None, ids, priority, reason, False, None, None, order)
+    if cs.suspended_by_operator:
+        # nothing is learnt about the EV while the operator holds it at 0 A: no rule runs, no wake-up
+        w = Want(0, "R22", "connector suspended by the operator")
+        return _Facts(cs, ch, None, ids, priority, None, True, w, None, order)
     w = want(connector, cs, params, now, site.tz)
     wake = w.wake
     amps = w.amps
@@ -350,6 +354,8 @@ def _explain(
         rule = "R7"
     elif "external" in label:
         rule = "R5"
+    elif "override" in label:
+        rule = "R22"
     else:
         rule = "R15"
     return rule, f"wants {want_amps} A, gets {grant} A: {label} is full ({w.reason})"

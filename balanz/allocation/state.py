@@ -61,7 +61,12 @@ class ConnectorState:
     """``acked`` is the confirmed limit (None = unknown, R17 item 4); ``changed_at`` when it last changed.
 
     ``settling`` holds ``(old value, until)`` for lowerings still inside ``wait_after_reduce_s`` (R17 item
-    3). ``offered_a`` is the latest ``Current.Offered`` the charger reported (R17 item 5).
+    3). ``offered_a`` is the latest ``Current.Offered`` the charger reported (R17 item 5), sampled at
+    ``offered_at``; ``accepted_at`` is when the charger last accepted an offer. A report sampled before an
+    acceptance describes the replaced profile and is dropped; one sampled at or after it still counts
+    (the charger may not have applied the new profile yet — counting it is the safe side).
+    ``suspended_by_operator`` (R22, one connector): its want is 0 until resumed; it belongs to the connector,
+    not the session, so it outlives session ends and starts.
     ``priority_hold``: the session priority (override or tag) of a session that just ended, kept until
     the next session starts — otherwise the end of a session would move a still-exposed
     connector into a lower quota band and break invariant Q without any send. It lasts until the next
@@ -77,6 +82,9 @@ class ConnectorState:
     samples: tuple[Sample, ...] = ()
     offered_a: float | None = None
     priority_hold: int | None = None
+    suspended_by_operator: bool = False
+    offered_at: datetime | None = None
+    accepted_at: datetime | None = None
 
     @property
     def sent_value(self) -> int | None:
@@ -114,9 +122,18 @@ class ExternalLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupOverride:
+    """An operator's cap on a group's limit; ``until`` None = until cleared."""
+
+    amps: int
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GroupState:
     suspended: bool = False
     external: ExternalLimit | None = None
+    override: GroupOverride | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ limit_a, wire_limit, only_if_accepted, expect_match)
 
 Verification (`verify`)
     expect(previous, target_a, acknowledged_at, new_session=) -> Check
+    retarget(previous, target_a, at, new_session=) -> Check   (a raise keeps the served grace)
     observe(check, MeterSample, profiles) -> Finding(verdict, check, observed_a, resend, reason)
     status_at(check, now, profiles); reduction_took_effect(target_a, previous_a, sent_at, samples, profiles)
 """
@@ -98,6 +99,7 @@ from balanz.charging.verify import (
     expect,
     observe,
     reduction_took_effect,
+    retarget,
     status_at,
 )
 
@@ -144,6 +146,7 @@ __all__ = [
     "reassert",
     "reduction_took_effect",
     "release",
+    "retarget",
     "retry_delay",
     "round_down_tenth",
     "set_default",

@@ -29,6 +29,7 @@ from balanz.allocation.planner import Change, Plan, plan
 from balanz.allocation.state import State
 from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
+from balanz.charging.onboard import Onboarding
 from balanz.charging.resync import resync
 from balanz.charging.site_model import apply_event, build_params, build_site, restored_state
 from balanz.clock import SiteClock
@@ -75,6 +76,7 @@ class AllocatorService:
     queue_capacity: int = 4096
     resyncs: int = 0
     _generations: dict[str, int] = field(default_factory=dict)
+    onboarding: Onboarding | None = None
 
     @classmethod
     def build(
@@ -100,6 +102,7 @@ class AllocatorService:
             record=service.record,
             freed=service.freed,
         )
+        service.onboarding = Onboarding(config, service.dispatcher, bus, store)
         return service
 
     def restore(self, stored: dict[tuple[str, int], Any]) -> None:
@@ -256,6 +259,8 @@ class AllocatorService:
     async def _reassert(self, charger_id: str) -> None:
         self._first_reassertion.add(charger_id)
         try:
+            if self.onboarding is not None:
+                await self.onboarding.onboard(charger_id, self._nursery)
             done = await self.dispatcher.reassert(charger_id)
         finally:
             self._first_reassertion.discard(charger_id)

@@ -97,6 +97,9 @@ class Dispatcher:
     _outboxes: dict[str, Outbox] = field(default_factory=dict)
     _senders: set[str] = field(default_factory=set)
     _paces: dict[Key, Pace] = field(default_factory=dict)
+    on_refused: Callable[[str, Step, str], bool | None] | None = None
+    """The strategy ladder (balanz.charging.onboard): True = send again now under the next rung, False =
+    uncontrollable, None = no ladder step. Without it NotSupported gives up at once."""
     _locks: dict[str, trio.Lock] = field(default_factory=dict)
     _installed: dict[Key, _Installed] = field(default_factory=dict)
     _setups: dict[str, ProfilesSetup] = field(default_factory=dict)
@@ -245,7 +248,8 @@ class Dispatcher:
             return
         now = self.now()
         steps, remember = self._steps(change, now)
-        self._paces[key] = sent(self._paces.get(key, Pace()), now)
+        paced = self._paces.get(key, Pace())
+        self._paces[key] = sent(paced, now)
         # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
         # before the CALL leaves; a restart then counts the connector at it until re-asserted.
         self._persist(key[0], now)
@@ -260,6 +264,7 @@ class Dispatcher:
         main = next(i for i, s in enumerate(steps) if s.action is Action.SET)
         outcome = "Accepted"
         last = "Accepted"
+        refused: Step | None = None
         for i, step in enumerate(steps):
             if step.only_if_accepted and last != "Accepted":
                 continue
@@ -267,6 +272,7 @@ class Dispatcher:
             if i == main:
                 outcome = last
                 if last != "Accepted":
+                    refused = step if last != TIMED_OUT else None
                     break
             elif step.action is Action.SET and last == "Accepted" and step.purpose is not None:
                 self._held(key).default_a = step.limit_a or 0.0
@@ -293,7 +299,11 @@ class Dispatcher:
                 "charger %s connector %d: offer %d A %s; the previous limit stays", *key, value, outcome
             )
             self.update(lambda s: tr.offer_rejected(s, key, value, at))
-            if outcome in UNSUPPORTED:
+            if refused is not None and self.on_refused is not None:
+                if self.on_refused(key[0], refused, outcome):
+                    # The ladder moved: the next strategy is tried at once, neither backed off nor spaced.
+                    self._paces[key] = paced
+            elif outcome in UNSUPPORTED:
                 self._give_up(key[0], f"SetChargingProfile answered {outcome}")
 
     def controlled(self, charger_id: str) -> bool:
@@ -340,7 +350,15 @@ class Dispatcher:
     # ---- re-assertion, session end ---------------------------------------------------------------------
 
     async def reassert(self, charger_id: str) -> bool:
-        """R24: install everything the charger must hold; True once all of it was Accepted."""
+        """R24: install everything the charger must hold; True once all of it was Accepted (or the charger
+        turned out uncontrollable). A refusal that moves the strategy ladder starts over at once."""
+        while True:
+            done = await self._reassert_once(charger_id)
+            if done is not None:
+                return done
+
+    async def _reassert_once(self, charger_id: str) -> bool | None:
+        """One pass of ``reassert``; None when the ladder moved and the pass must be made again."""
         conn = self.connections.connection(charger_id)
         if conn is None or not self.controlled(charger_id):
             return False
@@ -366,6 +384,10 @@ class Dispatcher:
                 status = await self._call(conn, charger_id, step)
                 if status == TIMED_OUT:
                     return False
+                if step.action is Action.SET and status != "Accepted" and self.on_refused is not None:
+                    moved = self.on_refused(charger_id, step, status)
+                    if moved is not None:
+                        return None if moved else True
                 if step.action is Action.SET and status in UNSUPPORTED:
                     self._give_up(charger_id, f"{step.action.value} answered {status}")
                     return True

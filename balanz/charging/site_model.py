@@ -132,16 +132,9 @@ def restored_state(
 
 
 def accepted(state: State, key: Key, value: int, at: datetime, params: Params) -> State:
-    """An offer accepted: also forgets a Current.Offered reported before it, which describes the old
-    profile (the core keeps the highest report otherwise, and a connector that went idle sends no new one).
-    """
-    state = tr.offer_accepted(state, key, value, at, params)
-    cs = state.connector(key)
-    if cs.offered_a is None:
-        return state
-    return dataclasses.replace(
-        state, connectors={**state.connectors, key: dataclasses.replace(cs, offered_a=None)}
-    )
+    """An offer accepted at ``at``. The core forgets a Current.Offered sampled before ``at`` (it describes
+    the old profile) and keeps one sampled at or after it (the charger may still be applying it)."""
+    return tr.offer_accepted(state, key, value, at, params)
 
 
 def withdrawn(state: State, key: Key, value: int) -> State:

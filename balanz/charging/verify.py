@@ -11,9 +11,9 @@ Readings and decisions (pinned by tests/charging/test_verify.py):
   phase Current.Import) is judged the same way, but usage at or below the target proves nothing: the verdict
   stays `unknown` (P18: never confirm from the measured value alone).
 - Two consecutive samples above target + tolerance are one mismatch; a sample with neither value leaves the
-  count alone. Each mismatch asks for a re-send; the `verify_failures_max`-th mismatch in a session makes the
-  charger uncontrollable (R19). A new acknowledged limit restarts the consecutive count, a new session also
-  the mismatch count.
+  count alone. Each mismatch asks for a re-send; the `verify_failures_max`-th mismatch in a session makes
+  the charger uncontrollable (R19). A new acknowledged limit restarts the consecutive count, a new session
+  also the mismatch count. A raise keeps the grace already served (`retarget`); a reduction starts anew.
 - Every sample above target + tolerance is reported as `observed_a`, so the allocator can raise exposure at
   once (R17 item 5) without waiting for the second one.
 - A reduction whose answer never came (R19) is shown to have taken effect by Current.Offered reporting the
@@ -69,6 +69,18 @@ def expect(previous: Check | None, target_a: float, acknowledged_at: datetime, *
     """The check after a new limit was acknowledged (or re-asserted)."""
     failures = 0 if previous is None or new_session else previous.failures
     return Check(target_a=target_a, acknowledged_at=acknowledged_at, failures=failures)
+
+
+def retarget(previous: Check | None, target_a: float, at: datetime, *, new_session: bool) -> Check:
+    """The check after the limit in force changed to `target_a`, noticed at `at`.
+
+    A raise within a session keeps the grace already served (and the mismatch count): the old, lower
+    limit was in force until now, so a charger offering above the new one was above the old one too —
+    otherwise a ramp of raises every few minutes would restart the grace each time and hide a charger
+    that ignores every limit (P8). A reduction or a new session starts a fresh grace (`expect`)."""
+    if previous is None or new_session or target_a < previous.target_a:
+        return expect(previous, target_a, at, new_session=new_session)
+    return replace(previous, target_a=target_a, above=0, confirmed=False)
 
 
 def _judged_value(sample: MeterSample) -> tuple[float | None, bool]:

@@ -93,7 +93,6 @@ NOT_SUPPORTED_REASONS: dict[str, str] = {
     "charger.lc": _LC,
     "charger.lc.upstream_password": _LC,
     "charger.lc.upstream_url": _LC,
-    "profiles.learn_by_model": "a strategy learnt on one charger is not reused for others yet",
     "history.session_retention_days": "sessions are kept forever; nothing deletes old ones yet",
     "logging.audit_retention_days": "audit events are kept forever; nothing deletes old ones yet",
     "firmware.meter_type": "firmware entries are matched on vendor, model and version only, not meter type",

@@ -3,7 +3,8 @@
 Sites: up to 50 groups nested up to 4 deep, up to 500 connectors, 1- and 3-phase chargers with phase
 maps, charger caps, external limits, quotas in both modes. Events: arrivals, departures, usage,
 status changes, rejections, lost answers, slot changes (schedules change every few minutes inside the
-simulated hour), external-limit changes, operator suspensions and overrides, disconnects and reboots.
+simulated hour), external-limit changes, operator suspensions (groups and single connectors), priority
+overrides and group-limit overrides (with and without expiry), disconnects and reboots.
 
 Properties checked after every run of the shell loop:
 - the incremental plan (``previous=``) equals a full plan, run after run (a third of the examples of the
@@ -11,8 +12,9 @@ Properties checked after every run of the shell loop:
 - a plan's sends never make any S/Q constraint worse over the look-ahead window (``window_violations``
   before vs after sending) — for every event sequence, including the ones balanz cannot control;
 - in well-behaved sequences (chargers answer Accepted within 2 s, EVs draw at most their offer,
-  external limits only rise or expire with notice, no operator changes) invariant S/Q holds at every
-  instant the loop visits, and the loop visits every schedule boundary (it is a wake-up);
+  external limits and group-limit overrides only rise or expire with notice, no priority overrides)
+  invariant S/Q holds at every instant the loop visits, and the loop visits every schedule boundary (it
+  is a wake-up);
 - utilisation: every active connector whose target is below its want is blocked by a constraint with
   less room than the next step (the minimum for a connector at 0, else 1 A) — so with demand above
   supply no group and phase keeps the minimum allocation unused.
@@ -210,6 +212,27 @@ class Driver:
             self.run()
         self.now = max(self.now, target)
 
+    def group_override(self, s: State, pick: int, value: int) -> State:
+        """Set, raise, lower or clear an operator override of a group's limit, with or without expiry.
+
+        Like an external limit, an override lowered without notice cannot be anticipated: the group is in
+        recovery until the reductions are confirmed, and invariant S fails meanwhile. Cooperating runs
+        (which assert S at every instant) therefore only clear overrides or set them no lower than the
+        tightest total in force now, as they only raise external limits.
+        """
+        rnd, now = self.rnd, self.now
+        group = self.site.groups[pick % len(self.site.groups)]
+        if rnd.random() < 0.25:
+            return events.set_group_override(s, group.id, None, None)
+        until = None if rnd.random() < 0.4 else now + timedelta(seconds=rnd.randrange(1, 900))
+        amps = value * 2
+        if self.well_behaved:
+            in_force = window_rules(self.site, s, self.params, now, now).get(group.id)
+            if not in_force:
+                return s
+            amps = max(amps, min(rule.quotas[-1][1] for rule in in_force))
+        return events.set_group_override(s, group.id, amps, until)
+
     def follow_status(self, key) -> State:
         cs = self.state.connector(key)
         if cs.session is None:
@@ -259,6 +282,10 @@ class Driver:
         elif kind == "suspend":
             group = site.groups[pick % len(site.groups)]
             s = events.set_group_suspended(s, group.id, not s.group(group.id).suspended)
+        elif kind == "suspend_connector":
+            s = events.suspend_connector(s, key, not cs.suspended_by_operator)
+        elif kind == "group_override":
+            s = self.group_override(s, pick, value)
         elif kind == "override" and not self.well_behaved:
             s = events.set_override(s, key, value % 7)
         elif kind == "disconnect" and not self.well_behaved:
@@ -283,6 +310,8 @@ KINDS = (
     "status",
     "external",
     "suspend",
+    "suspend_connector",
+    "group_override",
     "override",
     "disconnect",
 )

@@ -443,3 +443,25 @@ def test_allocation_core_imports_no_trio_ocpp_or_clock():
                 )
             if isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today"):
                 assert not (isinstance(node.value, ast.Name) and node.value.id in ("datetime", "date")), path
+
+
+def test_r17_offered_sampled_after_an_acceptance_still_counts_one_before_is_stale():
+    from balanz.allocation.exposure import all_exposures
+
+    site = make_site()
+    state = make_state(site, {A: charging(16, since=600)})
+    currents = (9.8, 9.8, 9.8)
+    reported = events.meter_values(state, A, ago(10), currents, P, offered_a=16.0)
+    lowered = events.offer_sent(reported, A, 10, ago(5))
+    accepted = events.offer_accepted(lowered, A, 10, ago(4), P)
+    settled = NOW + timedelta(seconds=10)  # the lowering has settled: only a report can keep 16 A
+    assert all_exposures(site, accepted, P, settled)[A] == 10  # the 16 A report predates the acceptance
+    after = events.meter_values(accepted, A, ago(2), currents, P, offered_a=16.0)
+    assert all_exposures(site, after, P, settled)[A] == 16  # sampled after it: the charger still offers 16
+    late = events.meter_values(accepted, A, ago(1), currents, P, offered_a=16.0, offered_at=ago(6))
+    assert all_exposures(site, late, P, settled)[A] == 10  # delivered late, sampled before the acceptance
+    same_instant = events.meter_values(lowered, A, ago(4), currents, P, offered_a=16.0)
+    same_instant = events.offer_accepted(same_instant, A, 10, ago(4), P)
+    assert all_exposures(site, same_instant, P, settled)[A] == 16  # not provably older: counted
+    reaccepted = events.offer_accepted(after, A, 10, ago(1), P)
+    assert all_exposures(site, reaccepted, P, settled)[A] == 10

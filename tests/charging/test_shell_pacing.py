@@ -119,6 +119,9 @@ async def test_a_rejected_offer_is_retried_with_back_off_not_at_every_run(nurser
     )
     charger = RejectingCharger()
     service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), One(charger))
+    # The dispatcher's own back-off: without the strategy ladder, which answers a Rejected by trying the
+    # next strategy at once (no back-off then) and gives up when none is left.
+    service.dispatcher.on_refused = None
     await nursery.start(service.run)
     key = ("CP1", 1)
 

@@ -295,10 +295,14 @@ def test_charger_lc_credentials_are_refused(site):
     ]
 
 
-def test_a_charger_profile_override_of_a_key_not_supported_yet_is_refused(site):
-    text = '[[group]]\nid = "G"\n[[charger]]\nid = "C1"\ngroup = "G"\nprofile = { learn_by_model = false }\n'
+def test_a_charger_profile_override_of_a_key_not_supported_yet_is_refused(site, monkeypatch):
+    # Every [profiles] key is supported now; the refusal path for a charger's override stays in force for
+    # the next one that is not.
+    monkeypatch.setitem(keys.NOT_SUPPORTED_REASONS, "profiles.min_interval_s", "not rate-limited")
+    monkeypatch.setattr(keys, "NOT_SUPPORTED", keys.NOT_SUPPORTED | {"profiles.min_interval_s"})
+    text = '[[group]]\nid = "G"\n[[charger]]\nid = "C1"\ngroup = "G"\nprofile = { min_interval_s = 5 }\n'
     (error,) = site.errors(text)
-    assert error.startswith('balanz.toml: charger[1] "C1".profile.learn_by_model: not supported yet')
+    assert error.startswith('balanz.toml: charger[1] "C1".profile.min_interval_s: not supported yet')
 
 
 def test_every_refusal_is_reported_in_one_run(site):
