@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from sim_scale import cpu_seconds, raise_fd_limit  # this folder is on sys.path when run as a script
+
+# This folder is on sys.path when the bench runs as a script.
+from sim_scale import cpu_seconds, raise_fd_limit, start_chargers
 
 GROUPS = 20
 
@@ -154,27 +156,14 @@ def serve_daemon(n: int) -> None:
 
 
 async def simulate(url: str, chargers: int, settle_s: float, seconds: float) -> dict[str, Any]:
-    from balanz.sim.charger import SimCharger
     from balanz.sim.clock import SimClock
     from balanz.sim.ev import EvSpec
     from balanz.sim.eventlog import EventLog
-    from balanz.sim.spec import SimChargerSpec
 
     clock = SimClock.starting()
     events = EventLog(keep=False)
-    sims = []
     async with trio.open_nursery() as nursery:
-        for i in range(chargers):
-            spec = SimChargerSpec(id=f"SIM{i:05d}", call_timeout_s=60,
-                                  configuration={"MeterValueSampleInterval": "10"})  # fmt: skip
-            sim = SimCharger(spec, url, clock=clock, events=events)
-            await nursery.start(sim.run)
-            sims.append(sim)
-            if i % 50 == 49:
-                await trio.sleep(0.25)
-        with trio.move_on_after(180):
-            for sim in sims:
-                await sim.wait_booted()
+        sims = await start_chargers(nursery, url, chargers, clock, events, boot_s=180)
         for i, sim in enumerate(sims):
             sim.plug(1, EvSpec(target_wh=1e9), tag=f"T{i:05d}")
         await trio.sleep(settle_s)
