@@ -136,3 +136,21 @@ async def test_an_overflowing_queue_rebuilds_the_state_from_the_services(nursery
     await trio.sleep(1)
     assert service.state.connector(("CP2", 1)).status == "Preparing"
     assert service.resyncs == 1
+
+
+async def test_the_allocator_takes_every_queued_event_per_wake_up(nursery, autojump_clock):
+    """A publisher faster than one event per scheduler round (here 4 per round, as thousands of busy
+    connections make a round long) must not overflow a queue the allocator drains at each wake-up."""
+    clock = SiteClock(T0)
+    bus = EventBus()
+    service = AllocatorService.build(config(), clock, bus, Connections())
+    service.queue_capacity = 8
+    await nursery.start(service.run)
+    statuses = ("Preparing", "Charging", "SuspendedEV", "Finishing")
+    for _round in range(100):
+        for status in statuses:
+            bus.publish(StatusChanged("CP1", 1, clock.now(), status, "NoError", False, False))
+        await trio.sleep(0)
+    await trio.sleep(1)
+    assert service.resyncs == 0
+    assert service.state.connector(("CP1", 1)).status == "Finishing"
