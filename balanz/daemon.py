@@ -17,13 +17,14 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from functools import partial
 
 import trio
 
 from balanz.charging.allocator_task import AllocatorService
 from balanz.charging.control_hooks import AllocatorControl, stored_intents
-from balanz.clock import SiteClock
+from balanz.clock import SiteClock, follow_wall
 from balanz.config.schema import ChargerConfig, Config
 from balanz.control.feed import FeedPolicy
 from balanz.control.server import ControlServer
@@ -117,6 +118,7 @@ def build_daemon(
     clock: SiteClock | None = None,
     monitor: bool = False,
     feed_policy: FeedPolicy | None = None,
+    follow_wall_clock: bool = False,
 ) -> Daemon:
     """Assemble the handlers and the server; later features add their handlers and services here.
 
@@ -124,6 +126,8 @@ def build_daemon(
     state, events and operator commands, charger passwords come from the store (``Store.credential``),
     and the store is closed at shutdown. Without one only the in-memory core handlers answer (wire-level
     tests). ``monitor`` (with a store) adds the control socket at ``monitor.socket`` as ``daemon.control``.
+    ``follow_wall_clock`` (``balanz run``) makes the site clock follow steps of the host's clock; tests on
+    virtual time leave it off, their clock being trio's alone.
     """
     registry = Registry()
     clock = clock or SiteClock()
@@ -142,7 +146,20 @@ def build_daemon(
             daemon.services.append(daemon.control.run)
             if daemon.allocator is not None:
                 daemon.control.allocator = AllocatorControl(daemon.allocator)
+    if follow_wall_clock and clock.follows_wall:
+        daemon.services.append(partial(_follow_clock, clock))
     return daemon
+
+
+async def _follow_clock(
+    clock: SiteClock, daemon: Daemon, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    def on_step(step: timedelta) -> None:
+        if daemon.allocator is not None:
+            daemon.allocator.clock_stepped(step)
+
+    task_status.started()
+    await follow_wall(clock, on_step)
 
 
 def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: Store | None) -> None:
@@ -163,6 +180,7 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
         if v.autoregistered
     ]
     allocator.live_transactions = service.live_transactions
+    allocator.dispatcher.profile_time = service.charger_clocks.profile_time
     if store is not None:
         allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state)
     if store is not None:
@@ -202,7 +220,8 @@ def main_run(args: argparse.Namespace) -> int:
         return 2
     failures: list[BaseException] = []
     try:
-        trio.run(partial(build_daemon(config, store=store, monitor=True).run, handle_signals=True))
+        daemon = build_daemon(config, store=store, monitor=True, follow_wall_clock=True)
+        trio.run(partial(daemon.run, handle_signals=True))
     except* ListenError as failed:
         failures.extend(_leaves(failed))
     finally:

@@ -27,6 +27,7 @@ from balanz.allocation import events as tr
 from balanz.allocation.model import Params, Site
 from balanz.allocation.planner import Change, Plan, plan
 from balanz.allocation.state import State
+from balanz.allocation.timeshift import shifted
 from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
 from balanz.charging.onboard import Onboarding
@@ -131,6 +132,13 @@ class AllocatorService:
             raise KeyError(f'external limit for group "{group_id}": no such group in the configuration')
         until = self.clock.now() + timedelta(seconds=valid_s)
         self.update(lambda s: tr.set_external_limit(s, group_id, int(headroom_a), until))
+
+    def clock_stepped(self, step: timedelta) -> None:
+        """The site clock followed a step of the host clock: remembered instants move with it, so every
+        settling window, ramp interval and validity keeps its length; the next run plans at the new time
+        (schedule slots may have changed) from scratch."""
+        self.last_plan = None
+        self.update(lambda s: shifted(s, step))
 
     # ---- the service -----------------------------------------------------------------------------------
 

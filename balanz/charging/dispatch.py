@@ -100,6 +100,7 @@ class Dispatcher:
     on_refused: Callable[[str, Step, str], bool | None] | None = None
     """The strategy ladder (balanz.charging.onboard): True = send again now under the next rung, False =
     uncontrollable, None = no ladder step. Without it NotSupported gives up at once."""
+    profile_time: Callable[[str, datetime], datetime] | None = None
     _locks: dict[str, trio.Lock] = field(default_factory=dict)
     _installed: dict[Key, _Installed] = field(default_factory=dict)
     _setups: dict[str, ProfilesSetup] = field(default_factory=dict)
@@ -118,6 +119,11 @@ class Dispatcher:
     def strategy_for(self, charger_id: str) -> Strategy:
         """The strategy chosen for this charger (probing sets it); the spec's default until then."""
         return self.strategies.get(charger_id) or _DEFAULT_STRATEGY
+
+    def dated(self, charger_id: str, now: datetime) -> datetime:
+        """The instant profiles for this charger start from: in its own time when its clock runs behind
+        ours (pitfalls P4), else ``now``."""
+        return self.profile_time(charger_id, now) if self.profile_time is not None else now
 
     def forget_setups(self) -> None:
         """The site changed (a charger registered or grew a connector): setups are rebuilt on next use."""
@@ -247,7 +253,7 @@ class Dispatcher:
             self.update(lambda s: withdrawn(s, key, value))
             return
         now = self.now()
-        steps, remember = self._steps(change, now)
+        steps, remember = self._steps(change, self.dated(key[0], now))
         paced = self._paces.get(key, Pace())
         self._paces[key] = sent(paced, now)
         # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
@@ -378,7 +384,7 @@ class Dispatcher:
             for p in plans:
                 amps = self._reasserted_a(strategy, setup, plans, p)
                 values[(charger_id, p.connector_id)] = math.ceil(amps)
-            steps = reassert(strategy, setup, plans, now)
+            steps = reassert(strategy, setup, plans, self.dated(charger_id, now))
             ok = True
             for step in steps:
                 status = await self._call(conn, charger_id, step)
@@ -437,7 +443,11 @@ class Dispatcher:
             return
         async with self._lock(key[0]):
             for step in stop_transaction(
-                self.strategy_for(key[0]), self.setup(key[0]), key[1], held.default_a, self.now()
+                self.strategy_for(key[0]),
+                self.setup(key[0]),
+                key[1],
+                held.default_a,
+                self.dated(key[0], self.now()),
             ):
                 if await self._call(conn, key[0], step) == "Accepted":
                     held.default_a = step.limit_a or 0.0

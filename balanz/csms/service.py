@@ -26,6 +26,7 @@ from ocpp.exceptions import InternalError
 
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config, TagConfig
+from balanz.csms.charger_clock import ChargerClocks, message_time
 from balanz.csms.meter_values import ConnectorMeter, MeterSettings, Stamped
 from balanz.csms.status import ConnectorStatus
 from balanz.events import ChargerConnected, ChargerDisconnected, EventBus, TransactionStopped
@@ -133,6 +134,7 @@ class CsmsService:
         self._configured = {c.id: c for c in config.charger}
         self._dirty: set[tuple[str, int]] = set()
         self._tag_book: dict[str, TagConfig] = {}
+        self.charger_clocks = ChargerClocks(warn_beyond_s=config.profiles.start_backdate_s / 2)
         for charger in config.charger:
             self._add_charger(_from_config(charger))
 
@@ -271,7 +273,11 @@ class CsmsService:
         """The common start of a handler: admit the charger, note it was heard from, and give back the
         receive time and the payload in its wire (camelCase) spelling, which the pure decisions read."""
         await self.admit_or_fail(conn)
-        return self.seen(conn.charger_id), snake_to_camel_case(dict(payload))
+        now = self.seen(conn.charger_id)
+        wire = snake_to_camel_case(dict(payload))
+        replay = self.in_backlog(conn.charger_id, now)
+        self.charger_clocks.note(conn.charger_id, message_time(wire), now, replay=replay)
+        return now, wire
 
     async def autoregister(self, charger_id: str) -> ChargerView:
         """Store a charger that connected under autoregistration (model.md §7) in the configured group."""

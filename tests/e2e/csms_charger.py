@@ -89,9 +89,11 @@ class RunningDaemon:
         await self.done.wait()
 
 
-async def start_daemon(nursery: trio.Nursery, config: Config, clock: SiteClock) -> RunningDaemon:
+async def start_daemon(
+    nursery: trio.Nursery, config: Config, clock: SiteClock, *, follow_wall_clock: bool = False
+) -> RunningDaemon:
     store = Store(config.store.path)
-    daemon = build_daemon(config, store=store, clock=clock)
+    daemon = build_daemon(config, store=store, clock=clock, follow_wall_clock=follow_wall_clock)
     done = trio.Event()
 
     async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
