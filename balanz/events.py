@@ -2,8 +2,11 @@
 
 Handlers publish; publishing never blocks and never fails: each subscriber has its own bounded trio memory
 channel, and a subscriber that falls behind loses the events that do not fit (counted and logged) instead of
-slowing the chargers down. Consumers that must not miss a state change re-read ``CsmsService`` state after a
-drop (``Subscription.dropped`` tells them); events say *that* something changed, the service says *what is*.
+slowing the chargers down. A lossless channel would have to either block the CSMS handlers (one slow
+consumer would then stall every charger's messages) or grow without bound; neither is acceptable. So a
+consumer that must not miss a state change checks ``Subscription.overflowed`` and re-reads the
+``CsmsService`` state (``resynced()`` first discards what is still queued, all of it older than that
+reading); events say *that* something changed, the service says *what is*.
 """
 
 from __future__ import annotations
@@ -109,6 +112,20 @@ class Subscription:
     receive: trio.MemoryReceiveChannel[Event]
     send: trio.MemorySendChannel[Event] = field(repr=False)
     dropped: int = 0
+    overflowed: bool = False
+
+    def resynced(self) -> int:
+        """The consumer is about to rebuild its view from the services: the events still queued are older
+        than that view, so they are discarded (returned: how many) and the overflow is cleared."""
+        discarded = 0
+        while True:
+            try:
+                self.receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            discarded += 1
+        self.overflowed = False
+        return discarded
 
 
 class EventBus:
@@ -134,6 +151,7 @@ class EventBus:
                 sub.send.send_nowait(event)
             except trio.WouldBlock:
                 sub.dropped += 1
+                sub.overflowed = True
                 if sub.dropped == 1 or sub.dropped % 1000 == 0:
                     log.warning(
                         "event subscriber %s is behind: %d event(s) dropped (latest %s)",

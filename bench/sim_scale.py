@@ -70,21 +70,30 @@ def serve_csms() -> None:
     trio.run(main)
 
 
+async def start_chargers(
+    nursery: trio.Nursery, url: str, chargers: int, clock: SimClock, events: EventLog, boot_s: float = 120
+) -> list[SimCharger]:
+    """Chargers SIM00000… with a 10 s meter interval, 50 at a time; returns once all booted (or after
+    ``boot_s``). Also used by bench/allocator_load.py."""
+    sims = []
+    for i in range(chargers):
+        spec = SimChargerSpec(id=f"SIM{i:05d}", call_timeout_s=60,
+                              configuration={"MeterValueSampleInterval": "10"})  # fmt: skip
+        sim = SimCharger(spec, url, clock=clock, events=events)
+        await nursery.start(sim.run)
+        sims.append(sim)
+        if i % 50 == 49:
+            await trio.sleep(0.25)
+    with trio.move_on_after(boot_s):
+        for sim in sims:
+            await sim.wait_booted()
+    return sims
+
+
 async def simulate(url: str, chargers: int, seconds: float, events: EventLog) -> dict[str, Any]:
     clock = SimClock.starting()
-    sims = []
     async with trio.open_nursery() as nursery:
-        for i in range(chargers):
-            spec = SimChargerSpec(id=f"SIM{i:05d}", call_timeout_s=60,
-                                  configuration={"MeterValueSampleInterval": "10"})  # fmt: skip
-            sim = SimCharger(spec, url, clock=clock, events=events)
-            await nursery.start(sim.run)
-            sims.append(sim)
-            if i % 50 == 49:
-                await trio.sleep(0.25)
-        with trio.move_on_after(120):
-            for sim in sims:
-                await sim.wait_booted()
+        sims = await start_chargers(nursery, url, chargers, clock, events)
         booted = sum(s.boot_accepted for s in sims)
         for sim in sims:
             sim.plug(1, EvSpec(target_wh=1e9), tag="BENCH")

@@ -2,19 +2,23 @@
 
 It sleeps until something relevant happens or until the core's ``next_instant``, at most ``run_interval_s``
 (the spec's safety net; a run that changes nothing sends nothing); a burst of events within ``debounce_s``
-costs one run. One run (allocation.md §3): plan, send every reduction and wait for their answers, then
-send the increases the plan released; increases that had to wait for settling reductions come from the
-run at ``next_instant``. A failing run is logged, the state kept, and retried on the next event or after
-``run_interval_s`` — it never takes the daemon down.
+costs one run. One run (allocation.md §3): plan, then post the reductions and the increases the plan
+released to the chargers' senders (``Dispatcher.post``) without waiting for any answer. The two phases
+of the spec are kept by the exposures, not by waiting: a posted offer counts at once, an unanswered or
+settling reduction counts at its old value, so the plan releases an increase only when the limits hold
+anyway; the answers are events that start the next run, which releases what they made room for. A
+failing run is logged, the state kept, and retried on the next event or after ``run_interval_s`` — it
+never takes the daemon down.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -27,10 +31,11 @@ from balanz.allocation.timeshift import shifted
 from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
 from balanz.charging.onboard import Onboarding
+from balanz.charging.resync import resync
 from balanz.charging.site_model import apply_event, build_params, build_site, restored_state
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config
-from balanz.events import ChargerBooted, ChargerConnected, Event, EventBus, TransactionStopped
+from balanz.events import ChargerBooted, ChargerConnected, Event, EventBus, Subscription, TransactionStopped
 
 if TYPE_CHECKING:
     from balanz.daemon import Daemon
@@ -38,6 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_SLEEP_S = 0.01
+# Answers that free capacity skip the debounce; those arriving within this window (or within the last
+# run's duration, if longer: a burst of answers on a large site must not keep the allocator busy) still
+# share one run.
+FREED_COALESCE_S = 0.005
 
 
 @dataclass
@@ -55,6 +64,8 @@ class AllocatorService:
     runs: int = 0
     failures: int = 0
     _dirty: trio.Event = field(default_factory=trio.Event)
+    _freed: bool = False
+    _last_run_s: float = 0.0
     _nursery: trio.Nursery | None = None
     _first_reassertion: set[str] = field(default_factory=set)
     status_of: Callable[[str, int], str | None] | None = None
@@ -62,6 +73,10 @@ class AllocatorService:
     live_transactions: Callable[[], Iterable[Any]] | None = None
     operator_intents: Callable[[State], State] | None = None
     _stored: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _held_until: datetime | None = None
+    queue_capacity: int = 4096
+    resyncs: int = 0
+    _generations: dict[str, int] = field(default_factory=dict)
     onboarding: Onboarding | None = None
 
     @classmethod
@@ -85,6 +100,8 @@ class AllocatorService:
             state=lambda: service.state,
             update=service.update,
             store=store,
+            record=service.record,
+            freed=service.freed,
         )
         service.onboarding = Onboarding(config, service.dispatcher, bus, store)
         return service
@@ -98,6 +115,16 @@ class AllocatorService:
         """Apply a transition to the state and ask for a run (an answer is a relevant event too)."""
         self.state = transition(self.state)
         self._dirty.set()
+
+    def freed(self, transition: Any) -> None:
+        """An accepted reduction: run as soon as possible, the increases it made room for are waiting
+        (the debounce is for bursts of CSMS events, not for our own answers)."""
+        self._freed = True
+        self.update(transition)
+
+    def record(self, transition: Any) -> None:
+        """Apply a transition the run itself caused (an offer posted): no new run for it."""
+        self.state = transition(self.state)
 
     def set_external_limit(self, group_id: str, headroom_a: int, valid_s: float) -> None:
         """Upstream input ``group=site headroom=...A valid=10s``: a cap on the group until it goes stale."""
@@ -159,16 +186,64 @@ class AllocatorService:
         self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
         if self.operator_intents is not None:
             self.state = self.operator_intents(self.state)
-        sub = self.bus.subscribe("allocator", capacity=4096)
+        sub = self.bus.subscribe("allocator", capacity=self.queue_capacity)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            self.dispatcher.nursery = nursery
             nursery.start_soon(self._consume, sub)
             task_status.started()
             await self._loop()
 
-    async def _consume(self, sub: Any) -> None:
-        async for event in sub.receive:
-            self.on_event(event)
+    async def _consume(self, sub: Subscription) -> None:
+        """Everything queued is applied per wake-up, not one event per scheduler round: with thousands of
+        busy connections a round is long and one event per round cannot keep up with the meter values."""
+        async for first in sub.receive:
+            event: Event | None = first
+            while event is not None:
+                if sub.overflowed:
+                    # This event and the queued ones are older than what the services say now.
+                    self.resync(sub)
+                else:
+                    self.on_event(event)
+                try:
+                    event = sub.receive.receive_nowait()
+                except trio.WouldBlock:
+                    event = None
+
+    def resync(self, sub: Subscription | None = None) -> None:
+        """The event queue overflowed: rebuild connections, statuses and sessions from the services
+        (``balanz.charging.resync``), re-assert chargers on a connection we never heard of and restore
+        the default of sessions that ended unseen, then run."""
+        discarded = sub.resynced() if sub is not None else 0
+        self.resyncs += 1
+        log.warning(
+            "allocator: event queue overflowed (%d event(s) lost, %d discarded); state rebuilt from the CSMS",
+            sub.dropped if sub is not None else 0,
+            discarded,
+        )
+        self.refresh_site()
+        generations: dict[str, int | None] = {}
+        for charger in self.site.chargers:
+            conn = self.dispatcher.connections.connection(charger.id)
+            generations[charger.id] = getattr(conn, "generation", 0) if conn is not None else None
+        result = resync(
+            self.state,
+            self.site,
+            self.clock.now(),
+            generations,
+            self._generations,
+            self.status_of or (lambda _charger, _connector: None),
+            self.live_transactions() if self.live_transactions is not None else None,
+        )
+        self.state = result.state
+        for charger_id in result.reconnected:
+            self._generations[charger_id] = generations[charger_id] or 0
+            if self._nursery is not None and self.dispatcher.controlled(charger_id):
+                self._nursery.start_soon(self._reassert, charger_id)
+        for key in result.ended:
+            if self._nursery is not None and self.dispatcher.controlled(key[0]):
+                self._nursery.start_soon(self.dispatcher.session_ended, key)
+        self._dirty.set()
 
     def on_event(self, event: Event) -> None:
         if self._unknown(event):
@@ -178,6 +253,8 @@ class AllocatorService:
         except Exception:
             log.exception("allocator: event %s could not be applied; state kept", type(event).__name__)
             return
+        if isinstance(event, ChargerConnected):
+            self._generations[event.charger_id] = event.generation
         if self._nursery is not None and self.dispatcher.controlled(event.charger_id):
             if isinstance(event, ChargerConnected | ChargerBooted):
                 self._nursery.start_soon(self._reassert, event.charger_id)
@@ -224,10 +301,14 @@ class AllocatorService:
             with trio.move_on_at(wake):
                 await self._dirty.wait()
             if self._dirty.is_set() and debounce > 0:
-                await trio.sleep(debounce)
+                freed = min(debounce, max(FREED_COALESCE_S, self._last_run_s))
+                await trio.sleep(freed if self._freed else debounce)
             self._dirty = trio.Event()
+            self._freed = False
+            began = time.perf_counter()
             try:
-                await self.run_once()
+                self.run_once()
+                self._last_run_s = time.perf_counter() - began
             except Exception:
                 self.failures += 1
                 log.exception(
@@ -243,36 +324,26 @@ class AllocatorService:
         interval = self.params.run_interval_s
         wake = now + interval if interval > 0 else math.inf
         instant = self.last_plan.next_instant if self.last_plan is not None else None
-        if instant is not None:
-            wake = min(wake, self.clock.trio_time_at(instant))
+        for at in (instant, self._held_until):
+            if at is not None:
+                wake = min(wake, self.clock.trio_time_at(at))
         # A plan whose next instant is already past must not make the loop spin without time passing.
         return max(wake, now + MIN_SLEEP_S)
 
-    async def run_once(self) -> Plan:
-        """One run: plan, reductions (answered or timed out), then the increases the plan released."""
+    def run_once(self) -> Plan:
+        """One run: plan, then hand the reductions and the released increases the pacing rules let go
+        (``balanz.charging.pacing``) to the senders; the others come again from the run at their time."""
         now = self.clock.now()
         result = plan(self.site, self.state, self.params, now)
         self.state = result.state
         self.last_plan = result
         self.runs += 1
-        if result.reductions:
-            await self.dispatcher.send_all(result.reductions)
-        if result.increases:
-            if result.reductions:
-                # Answers changed the state: only increases the exposures still allow go out now.
-                recheck = plan(self.site, self.state, self.params, self.clock.now())
-                self.state = recheck.state
-                self.last_plan = recheck
-                increases = recheck.increases
-                reductions_again = recheck.reductions
-                if reductions_again:
-                    await self.dispatcher.send_all(reductions_again)
-                    self._dirty.set()
-                    return recheck
-            else:
-                increases = result.increases
-            await self.dispatcher.send_all(self._after_reassertion(increases))
-        return self.last_plan
+        reductions, held_r = self.dispatcher.ready(result.reductions, True, now)
+        increases, held_i = self.dispatcher.ready(self._after_reassertion(result.increases), False, now)
+        self._held_until = min((at for at in (held_r, held_i) if at is not None), default=None)
+        if reductions or increases:
+            self.dispatcher.post(reductions, increases)
+        return result
 
     def _after_reassertion(self, increases: tuple[Change, ...]) -> list[Change]:
         """R24: no increase anywhere in a group tree while one of its chargers is being re-asserted; the

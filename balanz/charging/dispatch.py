@@ -1,10 +1,14 @@
 """Sending the allocator's decisions to the chargers and feeding the answers back into its state.
 
-Each charger gets its own lock, so one charger's sequence (clear, set, swap of the default) stays together
-and a charger that never answers holds up only itself; the wire allows one outstanding CALL per
-connection anyway. What to send comes from the pure ``balanz.charging`` builders; every answer becomes a
-transition of the allocation state through ``update`` (offer sent / accepted / rejected / timed out), and
-every accepted offer is written to the store before the allocator relies on it (R23).
+The allocator posts each plan's changes and goes on: every charger has its own sender task and queue
+(``Outbox``), so a charger that answers slowly or never holds up only its own offers — the wire allows one
+outstanding CALL per connection anyway. A posted offer counts in the exposures at once (R17 item 2), which
+is what makes not waiting safe: the plan released an increase only if the limits hold with every
+unanswered reduction still counted at its old value. A per-charger lock keeps one charger's sequences
+(clear, set, swap of the default, re-assertion) together. What to send comes from the pure
+``balanz.charging`` builders; every answer becomes a transition of the allocation state through ``update``
+(accepted / rejected / timed out), which asks for the next run, and every offer is written to the store
+before its CALL leaves (R23).
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from balanz.charging import (
     start_transaction,
     stop_transaction,
 )
+from balanz.charging.outbox import Outbox
+from balanz.charging.pacing import Pace, answered, release_at, sent
 from balanz.charging.sequences import default_amps
-from balanz.charging.site_model import accepted
+from balanz.charging.site_model import accepted, withdrawn
 from balanz.config.schema import ChargerConfig, Config
 from balanz.profiles import Purpose
 from balanz.store.records import ConnectorState as StoredConnector
@@ -71,7 +77,10 @@ class _Installed:
 
 @dataclass
 class Dispatcher:
-    """``update(fn)`` applies a state transition in the allocator and asks it to run again."""
+    """``update(fn)`` applies a state transition in the allocator and asks it to run again; ``record(fn)``
+    applies one without (posting an offer is the run's own doing); ``freed(fn)`` asks for the run at once,
+    without the debounce: an accepted reduction may have made the room that increases wait for.
+    ``nursery`` hosts the sender tasks."""
 
     config: Config
     site: Site
@@ -82,6 +91,12 @@ class Dispatcher:
     update: Callable[[Callable[[State], State]], None]
     store: ConnectorStore | None = None
     strategies: dict[str, Strategy] = field(default_factory=dict)
+    record: Callable[[Callable[[State], State]], None] | None = None
+    freed: Callable[[Callable[[State], State]], None] | None = None
+    nursery: trio.Nursery | None = None
+    _outboxes: dict[str, Outbox] = field(default_factory=dict)
+    _senders: set[str] = field(default_factory=set)
+    _paces: dict[Key, Pace] = field(default_factory=dict)
     on_refused: Callable[[str, Step, str], bool | None] | None = None
     """The strategy ladder (balanz.charging.onboard): True = send again now under the next rung, False =
     uncontrollable, None = no ladder step. Without it NotSupported gives up at once."""
@@ -123,22 +138,83 @@ class Dispatcher:
     def _idle(self, charger_id: str) -> float:
         return effective_amps(self.strategy_for(charger_id), self.setup(charger_id).profiles.idle_limit_a)
 
-    # ---- one phase of a plan ---------------------------------------------------------------------------
+    # ---- posting a plan's changes ----------------------------------------------------------------------
 
-    async def send_all(self, changes: Sequence[Change]) -> None:
-        """Send every change, chargers in parallel, each charger's in order; return when all are answered
-        (or timed out / lost)."""
-        by_charger: dict[str, list[Change]] = {}
+    def post(self, reductions: Sequence[Change], increases: Sequence[Change]) -> None:
+        """Queue a plan's changes on their chargers' outboxes and return at once; the answers come back as
+        transitions through ``update``."""
+        if self.nursery is None:
+            raise RuntimeError("Dispatcher.post needs the allocator's nursery (set Dispatcher.nursery)")
+        now = self.now()
+        for change in reductions:
+            self._post(change, True, now)
+        for change in increases:
+            self._post(change, False, now)
+
+    def ready(
+        self, changes: Sequence[Change], reduction: bool, now: datetime
+    ) -> tuple[list[Change], datetime | None]:
+        """The changes the pacing rules let go at ``now`` (back-off after failures, ``min_interval_s``),
+        and the earliest instant one held back may go (the allocator runs again then)."""
+        go: list[Change] = []
+        wake: datetime | None = None
         for change in changes:
-            by_charger.setdefault(change.key[0], []).append(change)
-        async with trio.open_nursery() as nursery:
-            for charger_id, own in by_charger.items():
-                nursery.start_soon(self._send_charger, charger_id, own)
+            profiles = self.setup(change.key[0]).profiles
+            at = release_at(self._paces.get(change.key, Pace()), change.value, reduction, profiles)
+            if at is None or at <= now:
+                go.append(change)
+                continue
+            log.debug("charger %s connector %d: offer %d A held until %s", *change.key, change.value, at)
+            wake = at if wake is None else min(wake, at)
+        return go, wake
 
-    async def _send_charger(self, charger_id: str, changes: list[Change]) -> None:
-        async with self._lock(charger_id):
-            for change in changes:
-                await self._send_change(change)
+    def idle(self) -> bool:
+        """Nothing queued and nothing on the wire (tests and benchmarks wait for it)."""
+        return not self._senders
+
+    def _post(self, change: Change, reduction: bool, now: datetime) -> None:
+        key, value = change.key, change.value
+        charger_id = key[0]
+        if self.connections.connection(charger_id) is None:
+            log.info("charger %s connector %d: not connected, offer %d A not sent", *key, value)
+            return
+        outbox = self._outboxes.setdefault(charger_id, Outbox())
+        replaced = outbox.put(change, reduction)
+
+        def queued(s: State) -> State:
+            if replaced is not None:
+                s = withdrawn(s, key, replaced.value)
+            return tr.offer_sent(s, key, value, now)
+
+        (self.record or self.update)(queued)
+        if charger_id not in self._senders:
+            assert self.nursery is not None
+            self._senders.add(charger_id)
+            self.nursery.start_soon(self._sender, charger_id)
+
+    async def _sender(self, charger_id: str) -> None:
+        """Send the charger's queued offers one by one until none is left. A failure is logged and costs
+        this one offer (counted as unanswered, i.e. at its higher value); nothing else stops."""
+        outbox = self._outboxes[charger_id]
+        try:
+            while (item := outbox.take()) is not None:
+                change = item.change
+                try:
+                    async with self._lock(charger_id):
+                        await self._send_change(change, item.reduction)
+                except Exception:
+                    log.exception(
+                        "charger %s connector %d: sending offer %d A failed; counted as unanswered",
+                        *change.key,
+                        change.value,
+                    )
+                    self._unanswered(change.key, change.value)
+        finally:
+            self._senders.discard(charger_id)
+
+    def _unanswered(self, key: Key, value: int) -> None:
+        at = self.now()
+        self.update(lambda s: tr.offer_timed_out(s, key, value, at))
 
     def _steps(self, change: Change, now: datetime) -> tuple[list[Step], Callable[[], None]]:
         """The CALLs for one change and what to remember once its main step is Accepted."""
@@ -169,15 +245,17 @@ class Dispatcher:
 
         return steps, remember_tx
 
-    async def _send_change(self, change: Change) -> None:
+    async def _send_change(self, change: Change, reduction: bool = False) -> None:
         key, value = change.key, change.value
         conn = self.connections.connection(key[0])
         if conn is None:
-            log.info("charger %s connector %d: not connected, offer %d A not sent", *key, value)
+            log.info("charger %s connector %d: went away, offer %d A not sent", *key, value)
+            self.update(lambda s: withdrawn(s, key, value))
             return
         now = self.now()
         steps, remember = self._steps(change, self.dated(key[0], now))
-        self.update(lambda s: tr.offer_sent(s, key, value, now))
+        paced = self._paces.get(key, Pace())
+        self._paces[key] = sent(paced, now)
         # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
         # before the CALL leaves; a restart then counts the connector at it until re-asserted.
         self._persist(key[0], now)
@@ -210,9 +288,11 @@ class Dispatcher:
                 outcome = last
                 break
         at = self.now()
+        self._paces[key] = answered(self._paces[key], value, outcome == "Accepted", at)
         if outcome == "Accepted":
             remember()
-            self.update(lambda s: accepted(s, key, value, at, self.params))
+            notify = (self.freed or self.update) if reduction else self.update
+            notify(lambda s: accepted(s, key, value, at, self.params))
             self._persist(key[0], at)
         elif outcome == TIMED_OUT:
             log.warning(
@@ -226,7 +306,9 @@ class Dispatcher:
             )
             self.update(lambda s: tr.offer_rejected(s, key, value, at))
             if refused is not None and self.on_refused is not None:
-                self.on_refused(key[0], refused, outcome)
+                if self.on_refused(key[0], refused, outcome):
+                    # The ladder moved: the next strategy is tried at once, neither backed off nor spaced.
+                    self._paces[key] = paced
             elif outcome in UNSUPPORTED:
                 self._give_up(key[0], f"SetChargingProfile answered {outcome}")
 

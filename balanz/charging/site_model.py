@@ -143,6 +143,21 @@ def accepted(state: State, key: Key, value: int, at: datetime, params: Params) -
     return tr.offer_accepted(state, key, value, at, params)
 
 
+def withdrawn(state: State, key: Key, value: int) -> State:
+    """An offer counted as sent that never left (replaced while queued, or its charger went away first):
+    the newest in-flight entry of that value goes, so the exposure no longer includes it."""
+    cs = state.connector(key)
+    position = next((i for i in reversed(range(len(cs.in_flight))) if cs.in_flight[i].value == value), None)
+    if position is None:
+        return state
+    in_flight = cs.in_flight[:position] + cs.in_flight[position + 1 :]
+    return dataclasses.replace(
+        state,
+        connectors={**state.connectors, key: dataclasses.replace(cs, in_flight=in_flight)},
+        changed=state.changed | {key},
+    )
+
+
 def apply_event(state: State, site: Site, params: Params, event: Event) -> State:
     """One CSMS event as the core's transition; events about chargers outside the site change nothing."""
     if isinstance(event, ChargerConnected | ChargerBooted | ChargerDisconnected):

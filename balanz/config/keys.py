@@ -93,7 +93,6 @@ NOT_SUPPORTED_REASONS: dict[str, str] = {
     "charger.lc": _LC,
     "charger.lc.upstream_password": _LC,
     "charger.lc.upstream_url": _LC,
-    "profiles.min_interval_s": "profile sends are not rate-limited per charger yet",
     "history.session_retention_days": "sessions are kept forever; nothing deletes old ones yet",
     "logging.audit_retention_days": "audit events are kept forever; nothing deletes old ones yet",
     "firmware.meter_type": "firmware entries are matched on vendor, model and version only, not meter type",

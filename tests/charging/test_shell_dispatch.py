@@ -58,6 +58,13 @@ async def silent(action: str) -> None:
     await trio.sleep_forever()
 
 
+async def send(service: AllocatorService, change: Change) -> None:
+    """Post one increase and wait until its charger's sender is done with it."""
+    service.dispatcher.post([], [change])
+    while not service.dispatcher.idle():
+        await trio.sleep(0.01)
+
+
 class OneCharger:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
@@ -74,7 +81,7 @@ async def test_an_invalid_answer_keeps_the_offer_counted(nursery, autojump_clock
     # The connector is known to hold 0 A, so only the garbled offer can make its exposure high.
     service.update(lambda s: accepted(tr.offer_sent(s, KEY, 0, T0), KEY, 0, T0, service.params))
     assert service.state.connector(KEY).acked == 0
-    await service.dispatcher.send_all([Change(KEY, 20, 0, 20, "test", "raise")])
+    await send(service, Change(KEY, 20, 0, 20, "test", "raise"))
     assert charger.applied, "the charger received and applied the profile"
     cs = service.state.connector(KEY)
     assert cs.sent_value == 20, "the offer the charger may have applied is still in flight"
@@ -96,7 +103,7 @@ async def test_an_offer_in_flight_is_durable_before_the_call_goes_out(nursery, t
         # What the accepted 0 A offer left in the store before the raise.
         store.save_connector_state(StoredConnector("CP1", 1, 0, 0.0, T0))
         with trio.move_on_after(5):
-            await service.dispatcher.send_all([Change(KEY, 20, 0, 20, "test", "raise")])
+            await send(service, Change(KEY, 20, 0, 20, "test", "raise"))
         assert charger.applied == [20]
         later = T0 + timedelta(minutes=1)
         restored = restored_state(service.site, later, store.connector_states())

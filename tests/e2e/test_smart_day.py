@@ -27,7 +27,8 @@ from balanz.config.schema import (
 from balanz.sim.charger import SimCharger
 from balanz.sim.clock import SimClock
 from balanz.sim.ev import EvSpec
-from balanz.sim.eventlog import EventLog, LimitChanged
+from balanz.sim.eventlog import EventLog, LimitChanged, Record
+from balanz.sim.eventlog import TransactionStarted as SimTransactionStarted
 from balanz.sim.quirk_flags import QuirkFlags
 from balanz.sim.spec import SimChargerSpec
 
@@ -49,31 +50,72 @@ def smart_config(tmp_path: Path, n: int, supply: str = str(SUPPLY_A), **allocato
     )
 
 
-class SafetyWatch:
-    """After every instant: the sum of what the chargers allow to connectors in a transaction, and balanz's
-    own exposures, within the supply."""
+@dataclasses.dataclass
+class WatchedLog(EventLog):
+    """The simulators' event log, which also keeps each connector's latest applied limit and hands every
+    limit change and transaction start to ``watch`` at the instant it happens."""
 
-    def __init__(self, daemon: object, chargers: list[SimCharger], supply_a: float = SUPPLY_A) -> None:
+    latest: dict[tuple[str, int], float] = dataclasses.field(default_factory=dict)
+    watch: SafetyWatch | None = None
+
+    def emit(self, record: Record) -> None:
+        super().emit(record)
+        if isinstance(record, LimitChanged):
+            self.latest[(record.charger, record.connector)] = record.amps
+        if self.watch is not None and isinstance(record, LimitChanged | SimTransactionStarted):
+            self.watch.on_record(record)
+
+
+class SafetyWatch:
+    """At every limit change and transaction start of any simulated charger (the instants the
+    charger-side sum can grow), after each step of a test (``check()``) and every 0.5 s: the sum of what the
+    chargers allow to connectors in a transaction, and balanz's own exposures, within the supply."""
+
+    def __init__(
+        self,
+        daemon: object,
+        chargers: list[SimCharger],
+        supply_a: float = SUPPLY_A,
+        log: EventLog | None = None,
+    ) -> None:
         self.daemon = daemon
         self.supply_a = supply_a
         self.chargers = chargers
         self.checks = 0
+        self.record_checks = 0
         self.worst_charger_side = 0.0
         self.problems: list[str] = []
+        self.log = log if isinstance(log, WatchedLog) else None
+
+    def on_record(self, record: Record) -> None:
+        """Inside the simulator's own step: its limits are read from the log, not by advancing it again."""
+        assert self.log is not None
+        latest = self.log.latest
+        allowed = sum(latest.get((c.id, n), 0.0) for c in self.chargers for n in c.transactions())
+        self.record_checks += 1
+        self._judge(allowed, f"{record.type} of {record.charger}")
 
     def check(self) -> None:
+        allowed = sum(c.limit(n).amps for c in self.chargers for n in c.transactions())
+        self._judge(allowed, "check")
+
+    def _judge(self, allowed: float, why: str) -> None:
+        # A disconnected charger keeps enforcing what it holds; balanz counts it at its exposure.
         allocator = self.daemon.allocator
         now = allocator.clock.now()
-        # A disconnected charger keeps enforcing what it holds; balanz counts it at its exposure.
-        allowed = sum(c.limit(n).amps for c in self.chargers for n in c.transactions())
         self.worst_charger_side = max(self.worst_charger_side, allowed)
         if allowed > self.supply_a:
-            self.problems.append(f"{now}: chargers allow {allowed} A to running sessions > {self.supply_a} A")
+            self.problems.append(
+                f"{now} ({why}): chargers allow {allowed} A to running sessions > {self.supply_a} A"
+            )
         found = violations(allocator.site, allocator.state, allocator.params, now)
-        self.problems.extend(f"{now}: balanz view: {v}" for v in found)
+        self.problems.extend(f"{now} ({why}): balanz view: {v}" for v in found)
         self.checks += 1
 
     async def run(self) -> None:
+        """Watches from now on: limit changes as they happen, and every 0.5 s."""
+        if self.log is not None:
+            self.log.watch = self
         while True:
             self.check()
             await trio.sleep(0.5)
@@ -90,7 +132,7 @@ class SmartSite:
 async def start_site(nursery: trio.Nursery, config: Config, specs: list[SimChargerSpec]) -> SmartSite:
     running = await start_daemon(nursery, config, SiteClock(T0))
     assert running.daemon.allocator is not None
-    log = EventLog()
+    log = WatchedLog()
     sim_clock = SimClock.starting(T0)
     chargers = []
     for spec in specs:
@@ -113,14 +155,17 @@ async def test_a_smart_day_on_four_chargers(nursery, tmp_path, autojump_clock):
     # From here on every charger is re-asserted: balanz's view has no unknown limits left (before, the
     # exposures of never-confirmed connectors count at their maximum and exceed the supply by design).
     assert not any(ch.reasserting for ch in daemon.allocator.state.chargers.values())
-    watch = SafetyWatch(daemon, chargers)
+    watch = SafetyWatch(daemon, chargers, log=log)
     nursery.start_soon(watch.run)
 
     car = EvSpec(max_current_a=32, target_wh=200_000)
     for i, charger in enumerate(chargers):
         charger.plug(1, car, tag=TAGS[i])
+        watch.check()
         await trio.sleep(120)
+        watch.check()
     await trio.sleep(3600)
+    watch.check()
     shares = [c.limit(1).amps for c in chargers]
     assert all(s >= 6 for s in shares), f"every session gets at least min_allocation_a: {shares}"
     assert sum(shares) <= SUPPLY_A
@@ -129,7 +174,9 @@ async def test_a_smart_day_on_four_chargers(nursery, tmp_path, autojump_clock):
     left_at = sim_clock.now()
     before = {c.id: c.limit(1).amps for c in chargers[1:]}
     chargers[0].unplug(1)
+    watch.check()
     await trio.sleep(600)
+    watch.check()
     raised = [
         r
         for r in log.records
@@ -145,6 +192,7 @@ async def test_a_smart_day_on_four_chargers(nursery, tmp_path, autojump_clock):
     assert sum(c.limit(1).amps for c in chargers[1:]) > sum(before.values())
 
     assert watch.checks > 1000
+    assert watch.record_checks > 20, "the watch saw the chargers' limit changes as they happened"
     assert watch.problems == []
     await running.stop()
 
@@ -165,7 +213,7 @@ async def test_rejecting_and_silent_chargers_cost_only_their_own_offer(nursery, 
     ]
     site = await start_site(nursery, config, specs)
     allocator = site.running.daemon.allocator
-    watch = SafetyWatch(site.running.daemon, site.chargers, supply_a=96)
+    watch = SafetyWatch(site.running.daemon, site.chargers, supply_a=96, log=site.log)
     for i, charger in enumerate(site.chargers):
         charger.plug(1, CAR, tag=TAGS[i])
     await trio.sleep(120)
@@ -189,7 +237,7 @@ async def test_charger_dropping_mid_reduction_stays_counted_until_reasserted(
     site = await start_site(nursery, config, [SimChargerSpec(id="CP1"), SimChargerSpec(id="CP2")])
     cp1, cp2 = site.chargers
     await trio.sleep(30)
-    watch = SafetyWatch(site.running.daemon, site.chargers)
+    watch = SafetyWatch(site.running.daemon, site.chargers, log=site.log)
     nursery.start_soon(watch.run)
     cp1.plug(1, CAR, tag="ALICE")
     await trio.sleep(1800)

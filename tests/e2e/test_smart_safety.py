@@ -33,7 +33,7 @@ async def test_autoregistered_chargers_are_controlled_from_the_first_second(
     await trio.sleep(30)
     # Re-asserted by now: balanz's view has no unknown (max-counted) connectors left.
     assert not any(ch.reasserting for ch in allocator.state.chargers.values())
-    watch = SafetyWatch(site.running.daemon, site.chargers)
+    watch = SafetyWatch(site.running.daemon, site.chargers, log=site.log)
     nursery.start_soon(watch.run)
     for charger, tag in zip(site.chargers, ("ALICE", "BOB"), strict=True):
         charger.plug(1, CAR, tag=tag)
