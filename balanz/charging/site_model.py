@@ -188,8 +188,12 @@ def apply_event(state: State, site: Site, params: Params, event: Event) -> State
         if not currents:
             return state
         register = meter.register_wh.value if meter.register_wh is not None else None
-        # Only a Current.Offered sampled in this message: the remembered one may predate our last offer.
-        fresh = meter.offered_a is not None and meter.offered_a.at >= event.at
-        offered = meter.offered_a.value if fresh and meter.offered_a is not None else None
-        return tr.meter_values(state, key, event.at, currents, params, register, offered)
+        # Only a Current.Offered sampled in this message (the remembered one may predate our last offer),
+        # with its own sampling time: the core compares it with the last acceptance (R17 item 5). Samples
+        # are always taken before the message is received, so the receive time cannot be the yardstick.
+        sampled = [s for s in event.samples if s.offered_a is not None]
+        newest = max(sampled, key=lambda s: s.at) if sampled else None
+        offered = newest.offered_a if newest is not None else None
+        offered_at = newest.at if newest is not None else None
+        return tr.meter_values(state, key, event.at, currents, params, register, offered, offered_at)
     return state
