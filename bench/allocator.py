@@ -27,7 +27,7 @@ from balanz.allocation.state import ChargerState, ConnectorState, Sample, Sessio
 TZ = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2026, 5, 5, 8, 0, tzinfo=UTC)  # 10:00 in Copenhagen; the core keeps instants in UTC
 AREA = "00:00-05:59>0=600;06:00-16:59>0=200:3=400:5=600;17:00-20:59>0=0:5=600;21:00-23:59>0=400:5=600"
-RUNS = 50
+RUNS = int(os.environ.get("BENCH_RUNS", "50"))
 
 
 def build() -> tuple[Site, State, Params]:
