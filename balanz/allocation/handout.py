@@ -19,7 +19,7 @@ import bisect
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from balanz.allocation.model import Key
@@ -31,57 +31,117 @@ ClaimEntry = tuple[int, tuple[object, ...], Key, int, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
+class Level:
+    """One level's hand-out: the room before it, the room after its minimum pass, and who got the
+    minimum (in order) — what playing it again can start from."""
+
+    before: dict[int, int]
+    after_minimum: dict[int, int]
+    granted: tuple[ClaimEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Handout:
-    """A tree's hand-out: ``grants``, the room before each level (by −priority) and the room left."""
+    """A tree's hand-out: ``grants``, each level (by −priority) and the room left after the last one."""
 
     grants: dict[Key, int]
-    before: dict[int, dict[int, int]]
+    levels: dict[int, Level]
     room: dict[int, int]
+
+
+Change = tuple[ClaimEntry | None, ClaimEntry | None]
+"""One connector's claim before and after (None: no claim)."""
 
 
 def hand_out(claims: Sequence[ClaimEntry], room: dict[int, int], minimum: int) -> Handout:
     """The grant of every claim (``claims`` sorted), level by level, consuming ``room``."""
     grants: dict[Key, int] = {}
-    before: dict[int, dict[int, int]] = {}
+    levels: dict[int, Level] = {}
     for negative, start, end in _levels(claims):
-        before[negative] = dict(room)
-        _level(claims[start:end], room, minimum, grants)
-    return Handout(grants, before, room)
+        levels[negative] = _play(claims[start:end], room, minimum, grants)
+    return Handout(grants, levels, room)
 
 
 def hand_out_again(
-    claims: Sequence[ClaimEntry], minimum: int, old: Handout, changed: set[int], removed: Iterable[Key]
+    claims: Sequence[ClaimEntry], minimum: int, old: Handout, changes: Sequence[Change]
 ) -> tuple[Handout, set[Key]]:
-    """The hand-out after the claims of the levels ``changed`` (−priorities) changed, pinned exposures and
-    counters did not; also the keys whose grant differs from ``old``.
+    """The hand-out after ``changes`` to the claims (pinned exposures and counters unchanged); also the
+    keys whose grant differs from ``old``.
 
-    Levels above the first changed one are kept (they are played first and see the same room); from there
-    the levels are played again until, past the last changed level, a level starts with the same room as
-    before — then it and every level below it would repeat themselves exactly.
+    Levels above the first changed one are kept (they are played first and see the same room). A changed
+    level that starts with its old room is shortened when possible: if only wants changed (same order,
+    counters and eligibility for the minimum) its minimum pass repeats itself and only the round robin is
+    played; if nobody got the minimum before and no changed claim fits now, nobody gets anything again.
+    Past the last changed level, a level that starts with its old room repeats itself with every level
+    below it, so the old result is kept from there.
     """
-    first, last = min(changed), max(changed)
+    by_level: dict[int, list[Change]] = {}
     grants = dict(old.grants)
-    for key in removed:
-        grants.pop(key, None)
-    start_room = next((r for n, r in sorted(old.before.items()) if n >= first), old.room)
+    for before, after in changes:
+        if before is not None:
+            grants.pop(before[2], None)
+            same = after if after is not None and after[0] == before[0] else None
+            by_level.setdefault(before[0], []).append((before, same))
+        if after is not None and (before is None or before[0] != after[0]):
+            by_level.setdefault(after[0], []).append((None, after))
+    first, last = min(by_level), max(by_level)
+    start_room = next((lv.before for n, lv in sorted(old.levels.items()) if n >= first), old.room)
     room = dict(start_room)
-    before = {n: r for n, r in old.before.items() if n < first}
+    levels = {n: lv for n, lv in old.levels.items() if n < first}
     regranted: set[Key] = set()
     for negative, start, end in _levels(claims):
         if negative < first:
             continue
-        if negative > last and old.before.get(negative) == room:
-            before.update((n, r) for n, r in old.before.items() if n >= negative)
-            return Handout(grants, before, old.room), regranted
-        before[negative] = dict(room)
-        level = claims[start:end]
+        old_level = old.levels.get(negative)
+        if negative > last and old_level is not None and old_level.before == room:
+            levels.update((n, lv) for n, lv in old.levels.items() if n >= negative)
+            return Handout(grants, levels, old.room), regranted
         played: dict[Key, int] = {}
-        _level(level, room, minimum, played)
+        levels[negative] = _play_again(
+            claims[start:end], room, minimum, played, old_level, by_level.get(negative, [])
+        )
         for key, grant in played.items():
             if grants.get(key) != grant:
                 grants[key] = grant
                 regranted.add(key)
-    return Handout(grants, before, room), regranted
+    return Handout(grants, levels, room), regranted
+
+
+def _play_again(
+    level: Sequence[ClaimEntry],
+    room: dict[int, int],
+    minimum: int,
+    grants: dict[Key, int],
+    old: Level | None,
+    changes: list[Change],
+) -> Level:
+    if old is not None and old.before == room:
+        if all(
+            a is not None
+            and b is not None
+            and a[1] == b[1]
+            and a[4] == b[4]
+            and (a[3] >= minimum) == (b[3] >= minimum)
+            for a, b in changes
+        ):
+            new = {b[2]: b for _a, b in changes if b is not None}
+            granted = tuple(new.get(claim[2], claim) for claim in old.granted)
+            room.clear()
+            room.update(old.after_minimum)
+            for _a, b in changes:
+                if b is not None:
+                    grants[b[2]] = 0
+            _grow(granted, room, minimum, grants)
+            return Level(old.before, old.after_minimum, granted)
+        get = room.__getitem__
+        if not old.granted and all(
+            b is None or b[3] < minimum or min(map(get, b[4]), default=minimum) < minimum for _a, b in changes
+        ):
+            for _a, b in changes:
+                if b is not None:
+                    grants[b[2]] = 0
+            return old
+    return _play(level, room, minimum, grants)
 
 
 def _levels(claims: Sequence[ClaimEntry]) -> list[tuple[int, int, int]]:
@@ -96,16 +156,27 @@ def _levels(claims: Sequence[ClaimEntry]) -> list[tuple[int, int, int]]:
     return found
 
 
-def _level(level: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]) -> None:
-    growing = _minimum_pass(level, room, minimum, grants)
+def _play(level: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]) -> Level:
+    before = dict(room)
+    granted = _minimum_pass(level, room, minimum, grants)
+    after = dict(room)
+    _grow(granted, room, minimum, grants)
+    return Level(before, after, granted)
+
+
+def _grow(granted: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]) -> None:
+    """After the minimum pass: the minimum to every granted claim, then the round robin."""
+    grants.update(dict.fromkeys([claim[2] for claim in granted], minimum))
+    growing = [[claim[2], claim[3], claim[4], minimum] for claim in granted if claim[3] > minimum]
     if growing:
         _round_robin(growing, room, grants)
 
 
 def _minimum_pass(
     level: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]
-) -> list[list]:
-    """The minimum to each claim in order while every counter it draws on has room for it.
+) -> tuple[ClaimEntry, ...]:
+    """The minimum to each claim in order while every counter it draws on has room for it; returns the
+    claims that got it (grants of the others: 0).
 
     A counter with room for every eligible claim on it (``need`` ≤ room) can never fail a check, so only
     the *short* counters are followed claim by claim; the others are charged in bulk at the end. The
@@ -141,8 +212,7 @@ def _minimum_pass(
     for k, n in use.items():
         if k not in short:
             room[k] -= n * minimum
-    grants.update(dict.fromkeys([claim[2] for claim in granted], minimum))
-    return [[claim[2], claim[3], claim[4], minimum] for claim in granted if claim[3] > minimum]
+    return tuple(granted)
 
 
 def _round_robin(growing: list[list], room: dict[int, int], grants: dict[Key, int]) -> None:

@@ -17,6 +17,7 @@ import bisect
 import heapq
 import itertools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +25,7 @@ from balanz.allocation.constraints import Counters, Rule, next_limit_change, win
 from balanz.allocation.facts import Context
 from balanz.allocation.model import Key, Params, Site
 from balanz.allocation.state import GroupState, State
-from balanz.allocation.trees import Change, Output, Tree, empty_tree, update_tree
+from balanz.allocation.trees import Change, Output, Tree, TreeMap, empty_tree, update_tree
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,17 @@ class Plan:
     re-evaluated by the next run. ``state`` carries what the run decided about sessions (learnt EV caps,
     suspensions) and must replace the shell's state. ``recovery`` names every constraint currently
     exceeded by exposures (the monitor shows it). ``next_instant``: run again then if no event came first.
-    Treat the dicts as read-only: a later incremental plan may share them.
+    ``targets`` (the grant of every unpinned connector, 0 when idle), ``wants`` and ``pinned`` are
+    read-only mappings assembled from the trees' own dicts.
     """
 
     now: datetime
-    targets: dict[Key, int]
-    wants: dict[Key, int]
+    targets: Mapping[Key, int]
+    wants: Mapping[Key, int]
     reductions: tuple[Change, ...]
     increases: tuple[Change, ...]
     pending: tuple[Change, ...]
-    pinned: dict[Key, str]
+    pinned: Mapping[Key, str]
     recovery: tuple[str, ...]
     next_instant: datetime | None
     state: State
@@ -84,9 +86,6 @@ class _Memo:
     heap: list[tuple[datetime, int, Key]]
     exposure_heap: list[tuple[datetime, int, str]]
     carry: frozenset[Key]
-    targets: dict[Key, int]
-    wants: dict[Key, int]
-    pinned: dict[Key, str]
     outputs: tuple[tuple[Change, ...], tuple[Change, ...], tuple[Change, ...], tuple[str, ...]]
     releases: tuple[dict[str, object], list[datetime]]
 
@@ -122,30 +121,8 @@ def plan(site: Site, state: State, params: Params, now: datetime, previous: Plan
     out = Output([], [], {})
     if memo is None:
         trees, heap, exposure_heap, dirty_trees = _full(ctx, state, out)
-        targets: dict[Key, int] = {}
-        wants: dict[Key, int] = {}
-        pinned: dict[Key, str] = {}
     else:
         trees, heap, exposure_heap, dirty_trees = _incremental(ctx, state, memo, out)
-        targets, wants, pinned = memo.targets, memo.wants, memo.pinned
-        if dirty_trees:
-            targets, wants, pinned = dict(targets), dict(wants), dict(pinned)
-    for tree, touched in dirty_trees.values():
-        facts = tree.facts
-        for key in touched:
-            f = facts[key]
-            if f.pinned is not None:
-                pinned[key] = f.pinned
-                targets.pop(key, None)
-                wants.pop(key, None)
-                continue
-            pinned.pop(key, None)
-            if f.active and f.want is not None:
-                wants[key] = f.want.amps
-                targets[key] = tree.handout.grants[key]
-            else:
-                wants.pop(key, None)
-                targets[key] = 0
     heap = _pushed(heap, out.wakes, lambda key: trees[site.roots[key]].facts[key].valid)
     exposure_heap = _pushed(
         exposure_heap,
@@ -181,21 +158,18 @@ def plan(site: Site, state: State, params: Params, now: datetime, previous: Plan
         heap,
         exposure_heap,
         frozenset(out.sessions),
-        targets,
-        wants,
-        pinned,
         outputs,
         releases,
     )
     reductions, increases, pending, recovery = outputs
     return Plan(
         now=now,
-        targets=targets,
-        wants=wants,
+        targets=TreeMap({root: tree.targets for root, tree in trees.items()}, site.roots),
+        wants=TreeMap({root: tree.wants for root, tree in trees.items()}, site.roots),
         reductions=reductions,
         increases=increases,
         pending=pending,
-        pinned=pinned,
+        pinned=TreeMap({root: tree.pinned_reasons for root, tree in trees.items()}, site.roots),
         recovery=recovery,
         next_instant=wake,
         state=new_state,
