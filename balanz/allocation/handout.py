@@ -38,6 +38,7 @@ class Level:
     before: dict[int, int]
     after_minimum: dict[int, int]
     granted: tuple[ClaimEntry, ...]
+    room_after: dict[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def hand_out_again(
             return Handout(grants, levels, old.room), regranted
         played: dict[Key, int] = {}
         levels[negative] = _play_again(
-            claims[start:end], room, minimum, played, old_level, by_level.get(negative, [])
+            claims[start:end], room, minimum, played, old_level, by_level.get(negative, []), old.grants
         )
         for key, grant in played.items():
             if grants.get(key) != grant:
@@ -114,16 +115,36 @@ def _play_again(
     grants: dict[Key, int],
     old: Level | None,
     changes: list[Change],
+    granted_before: dict[Key, int],
 ) -> Level:
     if old is not None and old.before == room:
-        if all(
+        want_only = all(
             a is not None
             and b is not None
             and a[1] == b[1]
             and a[4] == b[4]
             and (a[3] >= minimum) == (b[3] >= minimum)
             for a, b in changes
+        )
+        if want_only and all(
+            _stays(a, b, granted_before.get(a[2], 0), minimum, old.after_minimum)  # type: ignore[arg-type]
+            for a, b in changes
         ):
+            for _a, b in changes:
+                assert b is not None
+                grants[b[2]] = granted_before.get(b[2], 0)
+            room.clear()
+            room.update(old.room_after)
+            new = {b[2]: b for _a, b in changes if b is not None}
+            if any(claim[2] in new for claim in old.granted):
+                return Level(
+                    old.before,
+                    old.after_minimum,
+                    tuple(new.get(claim[2], claim) for claim in old.granted),
+                    old.room_after,
+                )
+            return old
+        if want_only:
             new = {b[2]: b for _a, b in changes if b is not None}
             granted = tuple(new.get(claim[2], claim) for claim in old.granted)
             room.clear()
@@ -132,7 +153,7 @@ def _play_again(
                 if b is not None:
                     grants[b[2]] = 0
             _grow(granted, room, minimum, grants)
-            return Level(old.before, old.after_minimum, granted)
+            return Level(old.before, old.after_minimum, granted, dict(room))
         get = room.__getitem__
         if not old.granted and all(
             b is None or b[3] < minimum or min(map(get, b[4]), default=minimum) < minimum for _a, b in changes
@@ -142,6 +163,25 @@ def _play_again(
                     grants[b[2]] = 0
             return old
     return _play(level, room, minimum, grants)
+
+
+def _stays(
+    before: ClaimEntry, after: ClaimEntry, grant: int, minimum: int, after_minimum: dict[int, int]
+) -> bool:
+    """Whether a claim whose want alone changed keeps its grant and leaves every other grant alone.
+
+    A claim-by-claim play looks at a want only when the claim reaches it. So nothing changes if the claim
+    was stopped by room below its old want and still wants more than it got; or if it got the minimum,
+    wanted no more and now wants more, but one of its counters had no room left after the minimum pass —
+    its first round-robin check fails before it takes anything.
+    """
+    if grant < before[3] and after[3] > grant:
+        return True
+    return (
+        grant == minimum == before[3]
+        and after[3] > minimum
+        and min(map(after_minimum.__getitem__, after[4]), default=1) < 1
+    )
 
 
 def _levels(claims: Sequence[ClaimEntry]) -> list[tuple[int, int, int]]:
@@ -161,7 +201,7 @@ def _play(level: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grant
     granted = _minimum_pass(level, room, minimum, grants)
     after = dict(room)
     _grow(granted, room, minimum, grants)
-    return Level(before, after, granted)
+    return Level(before, after, granted, dict(room))
 
 
 def _grow(granted: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]) -> None:
