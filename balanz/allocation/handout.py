@@ -80,7 +80,8 @@ def hand_out_again(
     grants = dict(old.grants)
     for before, after in changes:
         if before is not None:
-            grants.pop(before[2], None)
+            if after is None:
+                grants.pop(before[2], None)
             same = after if after is not None and after[0] == before[0] else None
             by_level.setdefault(before[0], []).append((before, same))
         if after is not None and (before is None or before[0] != after[0]):
@@ -135,24 +136,20 @@ def _play_again(
                 grants[b[2]] = granted_before.get(b[2], 0)
             room.clear()
             room.update(old.room_after)
-            new = {b[2]: b for _a, b in changes if b is not None}
-            if any(claim[2] in new for claim in old.granted):
-                return Level(
-                    old.before,
-                    old.after_minimum,
-                    tuple(new.get(claim[2], claim) for claim in old.granted),
-                    old.room_after,
-                )
-            return old
+            granted = _replaced(old.granted, changes)
+            if granted is old.granted:
+                return old
+            return Level(old.before, old.after_minimum, granted, old.room_after)
         if want_only:
-            new = {b[2]: b for _a, b in changes if b is not None}
-            granted = tuple(new.get(claim[2], claim) for claim in old.granted)
+            granted = _replaced(old.granted, changes)
             room.clear()
             room.update(old.after_minimum)
             for _a, b in changes:
-                if b is not None:
-                    grants[b[2]] = 0
-            _grow(granted, room, minimum, grants)
+                assert b is not None
+                grants[b[2]] = minimum if granted_before.get(b[2], 0) else 0
+            growing = [[claim[2], claim[3], claim[4], minimum] for claim in granted if claim[3] > minimum]
+            if growing:
+                _round_robin(growing, room, grants)
             return Level(old.before, old.after_minimum, granted, dict(room))
         get = room.__getitem__
         if not old.granted and all(
@@ -163,6 +160,20 @@ def _play_again(
                     grants[b[2]] = 0
             return old
     return _play(level, room, minimum, grants)
+
+
+def _replaced(granted: tuple[ClaimEntry, ...], changes: list[Change]) -> tuple[ClaimEntry, ...]:
+    """``granted`` with the changed claims (same order and counters, new want) in place of the old."""
+    result: list[ClaimEntry] | None = None
+    for a, b in changes:
+        assert a is not None
+        assert b is not None
+        i = bisect.bisect_left(granted, a)
+        if i < len(granted) and granted[i] == a:
+            if result is None:
+                result = list(granted)
+            result[i] = b
+    return granted if result is None else tuple(result)
 
 
 def _stays(
@@ -256,7 +267,11 @@ def _minimum_pass(
 
 
 def _round_robin(growing: list[list], room: dict[int, int], grants: dict[Key, int]) -> None:
-    """``growing``: ``[key, want, counters, grant]`` of the claims that got the minimum and want more."""
+    """``growing``: ``[key, want, counters, grant]`` of the claims that got the minimum and want more.
+
+    In a single round only the counters with fewer amperes of room than users can fail a check, so only
+    those are followed claim by claim (as in the minimum pass); the others are charged in bulk.
+    """
     get = room.__getitem__
     everyone = growing
     while growing:
@@ -269,17 +284,33 @@ def _round_robin(growing: list[list], room: dict[int, int], grants: dict[Key, in
                 room[k] -= rounds * users
             for claim in growing:
                 claim[3] += rounds
+            growing = [claim for claim in growing if claim[3] < claim[1]]
+            load = Counter(itertools.chain.from_iterable(claim[2] for claim in growing))
+        short = {k for k, users in load.items() if room[k] < users}
         still: list[list] = []
+        winners: list[list] = []
+        subsets: dict[tuple[int, ...], tuple[int, ...]] = {}
+        failed: set[tuple[int, ...]] = set()
         for claim in growing:
-            if claim[3] >= claim[1]:
-                continue
             ids = claim[2]
-            if min(map(get, ids), default=1) >= 1:
-                for k in ids:
+            sub = subsets.get(ids)
+            if sub is None:
+                sub = subsets[ids] = tuple(k for k in ids if k in short)
+            if sub:
+                if sub in failed:
+                    continue
+                if min(map(get, sub)) < 1:
+                    failed.add(sub)
+                    continue
+                for k in sub:
                     room[k] -= 1
-                claim[3] += 1
-                if claim[3] < claim[1]:
-                    still.append(claim)
+            claim[3] += 1
+            winners.append(claim)
+            if claim[3] < claim[1]:
+                still.append(claim)
+        for k, n in Counter(itertools.chain.from_iterable(claim[2] for claim in winners)).items():
+            if k not in short:
+                room[k] -= n
         growing = still
     for key, _want, _ids, grant in everyone:
         grants[key] = grant

@@ -15,12 +15,13 @@ updates only the trees an event or an expiry touched, and inside a tree only wha
 from __future__ import annotations
 
 import bisect
+import copy
 import itertools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from balanz.allocation.exposure import charger_exposures
 from balanz.allocation.facts import Context, Facts, connector_facts
@@ -114,6 +115,22 @@ class Output:
     sessions: dict[Key, ConnectorState]
 
 
+class _Writer:
+    """Copy-on-write for a tree's containers: the first write to one copies it from the old tree."""
+
+    __slots__ = ("owned", "tree")
+
+    def __init__(self, tree: Tree, fresh: bool) -> None:
+        self.tree = tree
+        self.owned: set[str] | None = None if fresh else set()
+
+    def __call__(self, name: str) -> Any:
+        if self.owned is not None and name not in self.owned:
+            setattr(self.tree, name, copy.copy(getattr(self.tree, name)))
+            self.owned.add(name)
+        return getattr(self.tree, name)
+
+
 def update_tree(
     ctx: Context,
     state: State,
@@ -128,35 +145,16 @@ def update_tree(
     differ from the old tree's."""
     site, params, now = ctx.site, ctx.params, ctx.now
     fresh = not old.facts
-    tree = Tree(
-        dict(old.facts),
-        dict(old.exposures),
-        dict(old.charger_valid),
-        dict(old.contrib),
-        dict(old.used),
-        old.claims if fresh else list(old.claims),
-        dict(old.claim_of),
-        dict(old.pinned),
-        old.handout,
-        dict(old.candidates),
-        dict(old.idle),
-        [],
-        [],
-        [],
-        [],
-        [],
-        None,
-        dict(old.targets),
-        dict(old.wants),
-        dict(old.pinned_reasons),
-    )
-    facts, exposures = tree.facts, tree.exposures
+    tree = copy.copy(old)
+    tree.idle_reductions, tree.reductions, tree.increases, tree.pending = [], [], [], []
+    tree.recovery, tree.pending_wake = [], None
+    w = _Writer(tree, fresh)
     connectors, chargers = state.connectors, state.chargers
     touched: set[Key] = set()
     for key in keys:
         cs = connectors.get(key) or state.connector(key)
         f = connector_facts(ctx, key, cs, chargers.get(key[0]) or state.charger(key[0]))
-        facts[key] = f
+        w("facts")[key] = f
         touched.add(key)
         if f.valid is not None:
             out.wakes.append((f.valid, key))
@@ -175,53 +173,61 @@ def update_tree(
             release = ch.since + offline_after
             if release > now and (valid is None or release < valid):
                 valid = release
-        tree.charger_valid[charger_id] = valid
+        if charger_id not in tree.charger_valid or tree.charger_valid[charger_id] != valid:
+            w("charger_valid")[charger_id] = valid
         if valid is not None:
             out.exposure_wakes.append((valid, charger_id))
         for key, value in charger_exposures(site, state, charger, params, now).items():
-            if exposures.get(key) != value:
-                exposures[key] = value
+            if tree.exposures.get(key) != value:
+                w("exposures")[key] = value
                 touched.add(key)
-    changed = _account(tree, touched, site.index, fresh)
+    changed = _account(tree, w, touched, site.index, fresh)
     if changed is not None and not changed:
         regranted: set[Key] = set()
     elif changed is None or len(tree.handout.room) != len(ctx.counters.by_root.get(root, ())):
         regranted = _hand_out(ctx, root, tree)
     else:
         tree.handout, regranted = hand_out_again(tree.claims, params.min_allocation_a, tree.handout, changed)
-    grants, candidates = tree.handout.grants, tree.candidates
+    grants, facts = tree.handout.grants, tree.facts
     touched |= regranted
     for key in touched:
         claim = tree.claim_of.get(key)
         if claim is not None and grants[key] != facts[key].cs.sent_value:
-            candidates[key] = claim
-        else:
-            candidates.pop(key, None)
-    targets, wants, reasons = tree.targets, tree.wants, tree.pinned_reasons
+            if tree.candidates.get(key) != claim:
+                w("candidates")[key] = claim
+        elif key in tree.candidates:
+            del w("candidates")[key]
     for key in touched:
         f = facts[key]
         if f.pinned is not None:
-            reasons[key] = f.pinned
-            targets.pop(key, None)
-            wants.pop(key, None)
+            if tree.pinned_reasons.get(key) != f.pinned:
+                w("pinned_reasons")[key] = f.pinned
+            if key in tree.targets:
+                del w("targets")[key]
+            if key in tree.wants:
+                del w("wants")[key]
             continue
-        reasons.pop(key, None)
+        if key in tree.pinned_reasons:
+            del w("pinned_reasons")[key]
+        target = grants[key] if f.active and f.want is not None else 0
+        if tree.targets.get(key) != target:
+            w("targets")[key] = target
         if f.active and f.want is not None:
-            wants[key] = f.want.amps
-            targets[key] = grants[key]
-        else:
-            wants.pop(key, None)
-            targets[key] = 0
+            if tree.wants.get(key) != f.want.amps:
+                w("wants")[key] = f.want.amps
+        elif key in tree.wants:
+            del w("wants")[key]
     _diff(ctx, tree)
     return tree, touched
 
 
-def _account(tree: Tree, touched: set[Key], index: dict[Key, int], fresh: bool) -> list[ClaimChange] | None:
+def _account(
+    tree: Tree, w: _Writer, touched: set[Key], index: dict[Key, int], fresh: bool
+) -> list[ClaimChange] | None:
     """Exposure sums, claims, pinned exposures and idle offers of the touched connectors. Returns the
     changed claims — None: play the whole hand-out again (a fresh tree, or a pinned exposure moved the
     room every level starts from)."""
-    facts, exposures, contrib, used = tree.facts, tree.exposures, tree.contrib, tree.used
-    claims, claim_of, pinned, idle = tree.claims, tree.claim_of, tree.pinned, tree.idle
+    facts, exposures = tree.facts, tree.exposures
     changed: list[ClaimChange] | None = None if fresh else []
     pinned_moved = False
     for key in touched:
@@ -229,22 +235,24 @@ def _account(tree: Tree, touched: set[Key], index: dict[Key, int], fresh: bool) 
         exposure = exposures[key]
         ids = f.ids
         entry = (exposure, ids) if exposure else None
-        before = contrib.get(key)
+        before = tree.contrib.get(key)
         if entry != before:
+            used = w("used")
             if before is not None:
                 for k in before[1]:
                     used[k] -= before[0]
             if entry is not None:
                 for k in ids:
                     used[k] = used.get(k, 0) + exposure
-                contrib[key] = entry
+                w("contrib")[key] = entry
             else:
-                del contrib[key]
+                del w("contrib")[key]
         claim = (-f.priority, f.order, key, f.want.amps, ids) if f.want is not None and f.active else None
-        old_claim = claim_of.get(key)
+        old_claim = tree.claim_of.get(key)
         if claim != old_claim:
             if changed is not None:
                 changed.append((old_claim, claim))
+            claims = w("claims")
             if not fresh and old_claim is not None:
                 del claims[bisect.bisect_left(claims, old_claim)]
             if claim is not None:
@@ -252,22 +260,23 @@ def _account(tree: Tree, touched: set[Key], index: dict[Key, int], fresh: bool) 
                     claims.append(claim)
                 else:
                     bisect.insort(claims, claim)
-                claim_of[key] = claim
+                w("claim_of")[key] = claim
             else:
-                del claim_of[key]
+                del w("claim_of")[key]
         pin = (exposure, ids) if f.pinned is not None else None
-        if pin != pinned.get(key):
+        if pin != tree.pinned.get(key):
             pinned_moved = True
             if pin is None:
-                del pinned[key]
+                del w("pinned")[key]
             else:
-                pinned[key] = pin
+                w("pinned")[key] = pin
         if f.pinned is None and not f.active and f.cs.sent_value != 0:
-            idle[key] = index[key]
-        else:
-            idle.pop(key, None)
+            if key not in tree.idle:
+                w("idle")[key] = index[key]
+        elif key in tree.idle:
+            del w("idle")[key]
     if fresh:
-        claims.sort()
+        tree.claims.sort()
     return None if pinned_moved else changed
 
 
