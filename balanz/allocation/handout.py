@@ -244,10 +244,7 @@ def _minimum_pass(
         subsets: dict[tuple[int, ...], tuple[int, ...]] = {}
         failed: set[tuple[int, ...]] = set()
         for claim in eligible:
-            ids = claim[4]
-            sub = subsets.get(ids)
-            if sub is None:
-                sub = subsets[ids] = tuple(k for k in ids if k in short)
+            sub = _short_subset(subsets, claim[4], short)
             if not sub:
                 granted.append(claim)
             elif sub not in failed:
@@ -292,10 +289,7 @@ def _round_robin(growing: list[list], room: dict[int, int], grants: dict[Key, in
         subsets: dict[tuple[int, ...], tuple[int, ...]] = {}
         failed: set[tuple[int, ...]] = set()
         for claim in growing:
-            ids = claim[2]
-            sub = subsets.get(ids)
-            if sub is None:
-                sub = subsets[ids] = tuple(k for k in ids if k in short)
+            sub = _short_subset(subsets, claim[2], short)
             if sub:
                 if sub in failed:
                     continue
@@ -314,3 +308,13 @@ def _round_robin(growing: list[list], room: dict[int, int], grants: dict[Key, in
         growing = still
     for key, _want, _ids, grant in everyone:
         grants[key] = grant
+
+
+def _short_subset(
+    subsets: dict[tuple[int, ...], tuple[int, ...]], ids: tuple[int, ...], short: set[int]
+) -> tuple[int, ...]:
+    """The short counters among ``ids``, cached per counter tuple (claims of one group share theirs)."""
+    sub = subsets.get(ids)
+    if sub is None:
+        sub = subsets[ids] = tuple(k for k in ids if k in short)
+    return sub

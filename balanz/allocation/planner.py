@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from balanz.allocation.constraints import Counters, Rule, next_limit_change, window_rules
+from balanz.allocation.demand import _earliest
 from balanz.allocation.facts import Context
 from balanz.allocation.model import Key, Params, Site
 from balanz.allocation.state import GroupState, State
@@ -291,11 +292,3 @@ def _releases(
             ch.since + after for ch in state.chargers.values() if not ch.connected and ch.since is not None
         )
     return state.chargers, instants  # type: ignore[return-value]
-
-
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
