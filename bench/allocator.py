@@ -4,7 +4,8 @@ one event. Prints figures (median of 50); docs/benchmarks.md records them. Not a
 Site: 8 roots (feeders, constant 2,000 A), each with 4 areas (RR1-like three-threshold schedules that
 change during the day), each with 5 car parks (constant 240 A), 50 connectors per car park: 8 + 32 +
 160 = 200 groups, 160 × 62.5 ≈ 10,000 connectors, a third 1-phase, priorities 1/3/5, phase-aware
-accounting, every connector in a charging session with usage samples.
+accounting, every connector in a charging session with usage samples. Then the same figures for a mix
+with a quarter of the connectors in a session (the rest idle at 0 A), in addition.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from balanz.allocation.state import ChargerState, ConnectorState, Sample, Sessio
 TZ = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2026, 5, 5, 8, 0, tzinfo=UTC)  # 10:00 in Copenhagen; the core keeps instants in UTC
 AREA = "00:00-05:59>0=600;06:00-16:59>0=200:3=400:5=600;17:00-20:59>0=0:5=600;21:00-23:59>0=400:5=600"
-RUNS = 50
+RUNS = int(os.environ.get("BENCH_RUNS", "50"))
 
 
-def build() -> tuple[Site, State, Params]:
+def build(in_session: float = 1.0) -> tuple[Site, State, Params]:
+    """The site; ``in_session``: the fraction of connectors with a car (the rest idle at 0 A)."""
     rnd = random.Random(1)
     groups, chargers = [], []
     connectors: dict = {}
@@ -51,6 +53,12 @@ def build() -> tuple[Site, State, Params]:
                     connector = Connector(cid, 1, 32, None, phases, (c % 3, (c + 1) % 3, (c + 2) % 3))
                     chargers.append(Charger(cid, park, (connector,), priority=rnd.choice((1, 3, 5))))
                     charger_states[cid] = ChargerState(connected=True, since=NOW - timedelta(hours=2))
+                    if in_session < 1 and rnd.random() >= in_session:
+                        connectors[connector.key] = ConnectorState(
+                            status="Available", acked=0, changed_at=NOW - timedelta(hours=3)
+                        )
+                        count += 1
+                        continue
                     acked = rnd.choice((0, 6, 8, 10, 16))
                     samples = tuple(
                         Sample(NOW - timedelta(seconds=30 * i), (acked - 0.3,) * 3) for i in range(5, 0, -1)
@@ -81,8 +89,16 @@ def median_ms(function) -> str:
 
 
 def main() -> None:
-    site, state, params = build()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
+    measure(build(), "every connector in a session")
+    measure(build(in_session=0.25), "mix: a quarter of the connectors in a session, the rest idle")
+
+
+def measure(built: tuple[Site, State, Params], title: str) -> None:
+    site, state, params = built
+    sessions = sum(1 for cs in state.connectors.values() if cs.session is not None)
+    print(f"--- {title}: {sessions} of {len(state.connectors)} connectors in a session")
+    print(f"load average: {os.getloadavg()}")
     print(f"site: {len(site.groups)} groups, {len(site.controlled)} connectors")
     first = plan(site, state, params, NOW)
     counts = (len(first.reductions), len(first.increases), len(first.pending))
@@ -104,7 +120,8 @@ def main() -> None:
     steady = median_ms(lambda: plan(site, settled, params, now))
     print(f"full pass, settled site: median {steady} over {RUNS} runs")
     first = last
-    key = site.controlled[len(site.controlled) // 2]
+    middle = len(site.controlled) // 2
+    key = next(k for k in site.controlled[middle:] if settled.connector(k).session is not None)
     later = now + timedelta(seconds=1)
     after_meter = events.meter_values(settled, key, later, (9.7, 9.7, 9.7), params, 5000.0)
     incremental_full = median_ms(lambda: plan(site, after_meter, params, later))

@@ -46,9 +46,11 @@ class Counters:
     headroom: list[int] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    by_root: dict[str, list[int]] = field(default_factory=dict)
     memo: dict[tuple[object, ...], tuple[tuple[int, ...], bool]] = field(default_factory=dict)
 
-    def counter(self, ident: tuple[object, ...], limit: int, headroom: int, label: str) -> int:
+    def counter(self, ident: tuple[object, ...], limit: int, headroom: int, label: str, root: str) -> int:
+        """The counter ``ident`` (created on first use); ``root``: the tree it belongs to (``by_root``)."""
         found = self.index.get(ident)
         if found is None:
             found = len(self.limit)
@@ -56,6 +58,7 @@ class Counters:
             self.limit.append(limit)
             self.headroom.append(headroom)
             self.labels.append(label)
+            self.by_root.setdefault(root, []).append(found)
         return found
 
     def members(
@@ -74,15 +77,21 @@ class Counters:
             return found
         ids: list[int] = []
         forbidden = False
-        for gid in site.paths[group_id]:
+        path = site.paths[group_id]
+        root = path[-1]
+        for gid in path:
             group = site.group_by_id[gid]
             for number, rule in enumerate(self.rules.get(gid, ())):
-                forbidden |= self._rule_members(group, number, rule, priority, phases, ids)
+                forbidden |= self._rule_members(group, number, rule, priority, phases, ids, root)
         if charger_max is not None:
             for phase in phases:
                 ids.append(
                     self.counter(
-                        ("charger", charger_id, phase), charger_max, 0, f"charger {charger_id} L{phase + 1}"
+                        ("charger", charger_id, phase),
+                        charger_max,
+                        0,
+                        f"charger {charger_id} L{phase + 1}",
+                        root,
                     )
                 )
         result = (tuple(ids), forbidden)
@@ -90,7 +99,14 @@ class Counters:
         return result
 
     def _rule_members(
-        self, group: Group, number: int, rule: Rule, priority: int, phases: tuple[int, ...], ids: list[int]
+        self,
+        group: Group,
+        number: int,
+        rule: Rule,
+        priority: int,
+        phases: tuple[int, ...],
+        ids: list[int],
+        root: str,
     ) -> bool:
         quotas = rule.quotas
         k = len(quotas)
@@ -110,6 +126,7 @@ class Counters:
                     total,
                     headroom,
                     f"{group.id} {rule.name} total{suffix}",
+                    root,
                 )
             )
             if band is None:
@@ -126,6 +143,7 @@ class Counters:
                         amps,
                         headroom,
                         f"{group.id} {rule.name} priority {threshold}+ quota{suffix}",
+                        root,
                     )
                 )
         return band is None

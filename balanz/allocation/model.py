@@ -128,6 +128,9 @@ class Site:
     paths: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     controlled: tuple[Key, ...] = field(init=False, repr=False, compare=False)
     roots: dict[Key, str] = field(init=False, repr=False, compare=False)
+    trees: dict[str, tuple[Key, ...]] = field(init=False, repr=False, compare=False)
+    tree_chargers: dict[str, tuple[Charger, ...]] = field(init=False, repr=False, compare=False)
+    index: dict[Key, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         groups = {g.id: g for g in self.groups}
@@ -168,6 +171,18 @@ class Site:
         object.__setattr__(self, "paths", paths)
         object.__setattr__(self, "controlled", tuple(controlled))
         object.__setattr__(self, "roots", roots)
+        # A tree (the controlled connectors under one root group) shares no constraint with another tree:
+        # the planner hands out, diffs and caches per tree.
+        trees: dict[str, list[Key]] = {}
+        tree_chargers: dict[str, list[Charger]] = {}
+        for key in controlled:
+            trees.setdefault(roots[key], []).append(key)
+        for charger in self.chargers:
+            if charger.connectors and charger.connectors[0].key in roots:
+                tree_chargers.setdefault(roots[charger.connectors[0].key], []).append(charger)
+        object.__setattr__(self, "trees", {root: tuple(keys) for root, keys in trees.items()})
+        object.__setattr__(self, "tree_chargers", {r: tuple(c) for r, c in tree_chargers.items()})
+        object.__setattr__(self, "index", {key: i for i, key in enumerate(controlled)})
 
     def group_path(self, key: Key) -> tuple[str, ...]:
         """The connector's group and its ancestors, innermost first."""

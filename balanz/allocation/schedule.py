@@ -30,7 +30,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +145,10 @@ class Schedule:
             delta = self.changes[position] - minute_of_week
         else:
             delta = self.changes[0] + MINUTES_PER_WEEK - minute_of_week
-        start_of_minute = local.replace(second=0, microsecond=0)
-        return (start_of_minute + timedelta(minutes=delta)).astimezone(after.tzinfo)
+        # On the instant, not on the wall clock: wall-clock arithmetic drops ``fold``, which turned 02:00 of
+        # the repeated autumn hour (just after the switch) into the first 02:00, an hour in the past.
+        start_of_minute = after - timedelta(seconds=local.second, microseconds=local.microsecond)
+        return (start_of_minute.astimezone(UTC) + timedelta(minutes=delta)).astimezone(after.tzinfo)
 
     def slots_during(self, start: datetime, end: datetime, tz: tzinfo) -> tuple[Slot, ...]:
         found = [self.slot_at(start, tz)]

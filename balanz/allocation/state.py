@@ -98,7 +98,7 @@ class ConnectorState:
 
     @property
     def unresolved(self) -> bool:
-        return any(f.timed_out for f in self.in_flight)
+        return bool(self.in_flight) and any(f.timed_out for f in self.in_flight)
 
 
 @dataclass(frozen=True, slots=True)

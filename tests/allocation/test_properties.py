@@ -138,7 +138,7 @@ class Driver:
         self.queue: list[tuple[datetime, int, str, tuple]] = []
         self.seq = itertools.count()
         self.keys = [c.key for ch in self.site.chargers for c in ch.connectors]
-        state = State(started_at=START - timedelta(hours=1))
+        state = State(started_at=self.now - timedelta(hours=1))
         for charger in self.site.chargers:
             state = events.charger_connected(state, self.site, charger.id, self.now, booted=False)
             for connector in charger.connectors:

@@ -271,6 +271,16 @@ def test_dst_fall_back_repeated_hour_applies_twice():
     assert schedule.next_boundary(before, CPH) == first
 
 
+def test_dst_fall_back_boundary_inside_the_repeated_hour_after_the_switch():
+    # Found by the DST property: at 02:00 CET (just after the switch, the second 02:00) the next boundary
+    # 02:15 was computed on the wall clock, lost the fold and came out as 02:15 CEST — an hour earlier.
+    schedule = parse_schedule("02:00-02:14>0=20;02:15-03:29>0=30;*>0=10")
+    switch = datetime(2026, 10, 25, 1, 0, tzinfo=UTC)  # 02:00 CET, the repeated hour starts
+    assert schedule.next_boundary(switch, CPH) == datetime(2026, 10, 25, 1, 15, tzinfo=UTC)
+    during = schedule.slots_during(switch, switch + timedelta(minutes=20), CPH)
+    assert [slot.limit for slot in during] == [20, 30]
+
+
 def test_next_boundary_strictly_after_and_at_boundary():
     schedule = parse_schedule(RR1)
     at = local(2026, 5, 5, 17, 0)
