@@ -36,13 +36,15 @@ class ChargerClocks:
     """Per charger: its clock minus ours at the last timestamped message (negative: it runs behind).
 
     One warning per charger while its clock stays off by about the same amount; another only when the
-    offset moves by more than ``warn_beyond_s`` or comes back after the clock was fine (a charger sends a
-    timestamp in nearly every message: warning per message would bury everything else in the log).
+    offset moves materially — by more than ``warn_beyond_s`` and half the offset warned about, so a clock a
+    year ahead that drifts a few minutes stays quiet — or comes back after the clock was fine (a charger
+    sends a timestamp in nearly every message: warning per message would bury everything else in the log).
     """
 
     def __init__(self, warn_beyond_s: float, *, retime_beyond_s: float | None = None) -> None:
         self.warn_beyond_s = warn_beyond_s
         self.retime_beyond_s = retime_beyond_s
+        self._material = timedelta(seconds=warn_beyond_s)
         self._offsets: dict[str, timedelta] = {}
         self._live: dict[str, timedelta] = {}
         self._warned: dict[str, timedelta] = {}
@@ -69,7 +71,7 @@ class ChargerClocks:
                     offset.total_seconds(),
                 )
             return
-        if warned is not None and abs((offset - warned).total_seconds()) <= self.warn_beyond_s:
+        if warned is not None and abs(offset - warned) <= max(self._material, abs(warned) / 2):
             return
         self._warned[charger_id] = offset
         retimed = self.retime_beyond_s is not None and abs(offset.total_seconds()) > self.retime_beyond_s

@@ -78,6 +78,10 @@ def test_a_charger_a_year_ahead_is_warned_about_once(caplog):
     assert "365.0 days) ahead of" in warning
     assert "replaced by receive times" in warning
     assert clocks.live_offset("CP1") == YEAR + timedelta(seconds=29 % 3)
+    with caplog.at_level(logging.INFO):
+        clocks.note("CP1", T + YEAR + timedelta(hours=1), T)  # drifted an hour: not material at a year
+        clocks.note("CP1", T + 2 * YEAR, T)  # a year further: material
+    assert len(_warnings(caplog)) == 2
 
 
 def test_a_warning_again_when_the_offset_changes_or_comes_back(caplog):
