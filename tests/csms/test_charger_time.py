@@ -14,6 +14,7 @@ from balanz.csms.charger_time import Retiming
 from balanz.csms.meter_values import MeterSettings, read_meter_values
 from balanz.csms.tags import authorize, merge_tags
 from balanz.csms.transactions import decide_meter_values, decide_start, decide_stop
+from balanz.sessions import LiveTransaction
 
 T = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -121,29 +122,39 @@ def _meter(tx_id: int, at: datetime, wh: int) -> dict:
     }
 
 
+def _started(stamp: datetime, now: datetime, retiming: Retiming) -> LiveTransaction:
+    payload = {"connectorId": 1, "idTag": "ANY", "meterStart": 1000, "timestamp": _stamp(stamp)}
+    auth = authorize("ANY", TAGS, now=now)
+    return decide_start(
+        payload, charger_id="CP1", open_tx=None, auth=auth, now=now, retiming=retiming
+    ).opened(7)
+
+
+def _metered(
+    tx: LiveTransaction, stamp: datetime, wh: int, now: datetime, retiming: Retiming
+) -> LiveTransaction:
+    update = read_meter_values(_meter(7, stamp, wh), MeterSettings(), received_at=now, retiming=retiming)
+    plan = decide_meter_values(
+        7,
+        update.samples,
+        charger_id="CP1",
+        connector_id=1,
+        live_on_connector=tx,
+        closed={},
+        connector_active=True,
+        now=now,
+    )
+    assert plan.live is not None
+    return plan.live
+
+
 def test_a_session_of_a_charger_a_year_ahead_has_its_energy_and_times_on_our_timeline():
     retiming = Retiming(300)
-    auth = authorize("ANY", TAGS, now=T)
-    payload = {"connectorId": 1, "idTag": "ANY", "meterStart": 1000, "timestamp": _stamp(T + YEAR)}
-    tx = decide_start(payload, charger_id="CP1", open_tx=None, auth=auth, now=T, retiming=retiming).opened(7)
+    tx = _started(T + YEAR, T, retiming)
     assert tx.start_time == T
     for minute, wh in ((1, 1400), (2, 1800), (3, 2300)):
         now = T + timedelta(minutes=minute)
-        update = read_meter_values(
-            _meter(7, now + YEAR, wh), MeterSettings(), received_at=now, retiming=retiming
-        )
-        plan = decide_meter_values(
-            7,
-            update.samples,
-            charger_id="CP1",
-            connector_id=1,
-            live_on_connector=tx,
-            closed={},
-            connector_active=True,
-            now=now,
-        )
-        assert plan.live is not None
-        tx = plan.live
+        tx = _metered(tx, now + YEAR, wh, now, retiming)
     assert tx.energy_wh == 1300
     end = T + timedelta(minutes=4)
     stop = {"transactionId": 7, "meterStop": 2500, "timestamp": _stamp(end + YEAR)}
@@ -155,16 +166,7 @@ def test_a_session_of_a_charger_a_year_ahead_has_its_energy_and_times_on_our_tim
 def test_a_stop_replayed_by_a_slow_charger_never_ends_before_its_start():
     """Unknown offset (balanz restarted): a queued stop from a clock 20 min behind is believed, but the
     session it closes started at its receive time: the record ends at its start, not before."""
-    auth = authorize("ANY", TAGS, now=T)
-    payload = {
-        "connectorId": 1,
-        "idTag": "ANY",
-        "meterStart": 1000,
-        "timestamp": _stamp(T - timedelta(minutes=20)),
-    }
-    tx = decide_start(payload, charger_id="CP1", open_tx=None, auth=auth, now=T, retiming=Retiming()).opened(
-        7
-    )
+    tx = _started(T - timedelta(minutes=20), T, Retiming())
     assert tx.start_time == T
     now = T + timedelta(minutes=10)
     stop = {"transactionId": 7, "meterStop": 1800, "timestamp": _stamp(T - timedelta(minutes=15))}
@@ -178,20 +180,5 @@ def test_a_stop_replayed_by_a_slow_charger_never_ends_before_its_start():
 def test_a_higher_register_counts_whatever_its_timestamp():
     """A reading dated before the last one seen still moves the register forward: energy is
     register − meter start and must not hinge on a wrong clock."""
-    auth = authorize("ANY", TAGS, now=T)
-    payload = {"connectorId": 1, "idTag": "ANY", "meterStart": 1000, "timestamp": _stamp(T)}
-    tx = decide_start(payload, charger_id="CP1", open_tx=None, auth=auth, now=T).opened(7)
-    tx = replace(tx, last_seen=T + YEAR)
-    update = read_meter_values(_meter(7, T, 1500), MeterSettings(), received_at=T, retiming=Retiming())
-    plan = decide_meter_values(
-        7,
-        update.samples,
-        charger_id="CP1",
-        connector_id=1,
-        live_on_connector=tx,
-        closed={},
-        connector_active=True,
-        now=T,
-    )
-    assert plan.live is not None
-    assert plan.live.energy_wh == 500
+    tx = replace(_started(T, T, Retiming()), last_seen=T + YEAR)
+    assert _metered(tx, T, 1500, T, Retiming()).energy_wh == 500

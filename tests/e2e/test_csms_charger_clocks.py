@@ -9,6 +9,8 @@ from datetime import timedelta
 import trio
 
 from balanz.clock import SiteClock
+from balanz.control.intents import OperatorIntents
+from balanz.control.site_snapshot import SiteFacts, build_snapshot
 from balanz.store import SessionFilter
 
 from .csms_charger import T0, scripted_charger, site_config, start_daemon
@@ -66,6 +68,13 @@ async def test_chargers_a_year_ahead_and_twenty_minutes_behind(nursery, tmp_path
         assert view is not None
         assert view.clock_offset_s is not None
         assert abs(view.clock_offset_s - OFFSETS[cid].total_seconds()) < 5
+    monitor = build_snapshot(
+        service.snapshot(), SiteFacts(service.config, "test", None, {}, {}, OperatorIntents())
+    )
+    for cid, offset in OFFSETS.items():
+        shown = monitor.charger(cid).clock_offset_s
+        assert shown is not None
+        assert abs(shown - offset.total_seconds()) < 5, "the monitor shows the charger's clock offset"
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     for cid in OFFSETS:
         about_clock = [w for w in warnings if w.startswith(f"charger {cid}:") and "clock" in w]
