@@ -138,6 +138,7 @@ def _charger(view: ChargerView, connectors: list[ConnectorView], facts: SiteFact
         boot_at=iso(view.booted_at) or None,
         last_seen=iso(view.last_seen) or None,
         priority=configured.priority if configured else None,
+        clock_offset_s=view.clock_offset_s,
         connectors=tuple(_connector(c, facts) for c in connectors),
     )
 

@@ -110,6 +110,7 @@ class CsmsHandlers:
             now=now,
             configured_connectors=configured if current is None else max(configured, connector_id),
             has_transaction=view.transaction is not None,
+            retiming=svc.retiming(cid, now),
         )
         for warning in update.warnings:
             log.warning("charger %s: %s", cid, warning)

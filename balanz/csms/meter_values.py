@@ -13,7 +13,7 @@ that cannot be read is dropped with a warning, the rest of the message is kept. 
     one reading → ``MeterSample``: the usage sample of allocation.md R9 (highest per-phase
     ``Current.Import``), offered current, power, energy register, voltages, SoC (flows.md §2.8 rules 4–8).
 ``read_meter_values``
-    both steps for one message, with the charger's clock corrected (flows.md §2.8 rule 9).
+    both steps for one message, put on balanz's timeline (``balanz.csms.charger_time``).
 ``apply_samples``
     folds samples into ``ConnectorMeter``, the latest value of each quantity with its own time, and the
     time-ordered usage history the allocator's R9 window is cut from.
@@ -45,6 +45,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from balanz.csms.charger_time import Retiming
 
 logger = logging.getLogger(__name__)
 
@@ -383,49 +385,30 @@ def summarize(reading: MeterReading, settings: MeterSettings | None = None) -> M
     )
 
 
-def clock_offset(
-    readings: Sequence[MeterReading], received_at: datetime, tolerance_s: float, *, backlog: bool = False
-) -> timedelta:
-    """How far to shift a message's timestamps so its newest reading is not beyond the skew tolerance.
-
-    flows.md §2.8 rule 9 replaces an implausible timestamp by the receive time. Shifting the whole message
-    by the newest reading's error does that for the newest reading and keeps older readings of an offline
-    batch in order and spaced as the charger saw them. Zero when the charger's clock is plausible.
-
-    One message cannot tell a slow clock from a message the charger queued while offline. ``backlog`` is
-    the shell's knowledge that the charger is replaying its queue (it reconnected moments ago): then past
-    timestamps are believed and only future ones are corrected.
-    """
-    if not readings:
-        return timedelta(0)
-    error = received_at - readings[-1].timestamp
-    if abs(error.total_seconds()) <= tolerance_s or (backlog and error > timedelta(0)):
-        return timedelta(0)
-    return error
-
-
 @dataclass(frozen=True, slots=True)
 class MeterUpdate:
-    """One MeterValues message, parsed and reduced: what the shell feeds to the connector and session."""
+    """One MeterValues message, parsed and reduced: what the shell feeds to the connector and session.
+    ``shift`` is what was added to the charger's timestamps to put them on balanz's timeline."""
 
     parsed: ParsedMeterValues
     samples: tuple[MeterSample, ...]
-    clock_offset: timedelta
+    shift: timedelta
 
 
 def read_meter_values(
-    payload: Mapping[str, Any],
-    settings: MeterSettings,
-    *,
-    received_at: datetime,
-    clock_skew_tolerance_s: float,
-    backlog: bool = False,
+    payload: Mapping[str, Any], settings: MeterSettings, *, received_at: datetime, retiming: Retiming
 ) -> MeterUpdate:
-    """Parse and summarize a MeterValues payload; samples are re-timed by ``clock_offset``."""
+    """Parse and summarize a MeterValues payload; samples are re-timed as ``charger_time`` decides."""
     parsed = parse_meter_values(payload)
-    offset = clock_offset(parsed.readings, received_at, clock_skew_tolerance_s, backlog=backlog)
-    samples = tuple(replace(summarize(r, settings), at=r.timestamp + offset) for r in parsed.readings)
-    return MeterUpdate(parsed, samples, offset)
+    return MeterUpdate(parsed, *summarize_retimed(parsed.readings, settings, received_at, retiming))
+
+
+def summarize_retimed(
+    readings: Sequence[MeterReading], settings: MeterSettings, received_at: datetime, retiming: Retiming
+) -> tuple[tuple[MeterSample, ...], timedelta]:
+    """``summarize`` each reading, all moved by the shift of the newest one (flows.md §2.8 rule 9)."""
+    shift = retiming.shift(readings[-1].timestamp if readings else None, received_at)
+    return tuple(replace(summarize(r, settings), at=r.timestamp + shift) for r in readings), shift
 
 
 def to_supply_phases(per_phase: Phases3, phase_map: str | None) -> Phases3:

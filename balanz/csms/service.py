@@ -27,6 +27,7 @@ from ocpp.exceptions import InternalError
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config, TagConfig
 from balanz.csms.charger_clock import ChargerClocks, message_time
+from balanz.csms.charger_time import Retiming
 from balanz.csms.meter_values import ConnectorMeter, MeterSettings, Stamped
 from balanz.csms.status import ConnectorStatus
 from balanz.events import ChargerConnected, ChargerDisconnected, EventBus, TransactionStopped
@@ -89,6 +90,7 @@ class ChargerView:
     imsi: str | None = None
     firmware_status: str | None = None
     diagnostics_status: str | None = None
+    clock_offset_s: float | None = None  # its clock minus ours, from its last live timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,10 @@ class CsmsService:
         self._configured = {c.id: c for c in config.charger}
         self._dirty: set[tuple[str, int]] = set()
         self._tag_book: dict[str, TagConfig] = {}
-        self.charger_clocks = ChargerClocks(warn_beyond_s=config.profiles.start_backdate_s / 2)
+        self.charger_clocks = ChargerClocks(
+            warn_beyond_s=config.profiles.start_backdate_s / 2,
+            retime_beyond_s=config.csms.clock_skew_tolerance_s,
+        )
         for charger in config.charger:
             self._add_charger(_from_config(charger))
 
@@ -186,6 +191,14 @@ class CsmsService:
         view = self.chargers.get(charger_id)
         return bool(
             view and view.connected_at and (now - view.connected_at).total_seconds() < BACKLOG_WINDOW_S
+        )
+
+    def retiming(self, charger_id: str, now: datetime) -> Retiming:
+        """How this charger's timestamps received at ``now`` go onto balanz's timeline."""
+        return Retiming(
+            self.config.csms.clock_skew_tolerance_s,
+            backlog=self.in_backlog(charger_id, now),
+            known_offset=self.charger_clocks.live_offset(charger_id),
         )
 
     def tags_in_use(self, *, except_connector: tuple[str, int] | None = None) -> list[str]:
@@ -277,6 +290,10 @@ class CsmsService:
         wire = snake_to_camel_case(dict(payload))
         replay = self.in_backlog(conn.charger_id, now)
         self.charger_clocks.note(conn.charger_id, message_time(wire), now, replay=replay)
+        offset = self.charger_clocks.live_offset(conn.charger_id)
+        view = self.chargers.get(conn.charger_id)
+        if offset is not None and view is not None and view.clock_offset_s != offset.total_seconds():
+            self.update_charger(conn.charger_id, clock_offset_s=offset.total_seconds())
         return now, wire
 
     async def autoregister(self, charger_id: str) -> ChargerView:

@@ -49,14 +49,21 @@ def apply_meter(tx: LiveTransaction, samples: Iterable[MeterSample], min_change_
     """Session values from meter samples (flows.md §2.8 rules 8, 11).
 
     The history is a forward log: a usage sample older than its last entry (a batch replayed out of
-    order) does not go into it; the register only moves forward in time too.
+    order) does not go into it. The register only moves forward in time too, except that a higher register
+    is always taken: a register only grows, so the energy (register − meter start) never hinges on
+    timestamps a charger with a wrong clock got wrong.
     """
     for s in sorted(samples, key=lambda s: s.at):
         if s.begin_register_wh is not None and not tx.meter_start_wh:
             tx = replace(tx, meter_start_wh=s.begin_register_wh, flags=tx.flags - {"partial"})
         if s.end_register_wh is not None:
             tx = replace(tx, end_register_wh=s.end_register_wh)
-        if s.register_wh is not None and (tx.last_seen is None or s.at >= tx.last_seen):
+        if s.register_wh is not None and (
+            tx.last_seen is None
+            or s.at >= tx.last_seen
+            or tx.last_register_wh is None
+            or s.register_wh > tx.last_register_wh
+        ):
             tx = replace(tx, last_register_wh=s.register_wh)
         if s.usage_a is not None and (not tx.history or s.at >= tx.history[-1].t):
             tx = replace(tx, history=add_usage(tx.history, s.at, s.usage_a, min_change_a))

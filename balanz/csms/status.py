@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from balanz.csms.charger_time import Retiming
 from balanz.csms.meter_values import parse_timestamp
 
 logger = logging.getLogger(__name__)
@@ -126,11 +127,14 @@ def apply_status(
     configured_connectors: int,
     has_transaction: bool = False,
     history_limit: int = DEFAULT_HISTORY,
+    retiming: Retiming | None = None,
 ) -> StatusUpdate:
     """Apply one StatusNotification payload (camelCase) received at ``now`` to the connector's state.
 
     ``current`` is None for a connector seen for the first time. An unknown status keeps the previous one
     (with a warning); an unknown error code is kept as sent (the monitor shows it) with a warning.
+    ``retiming`` puts the charger's timestamp on balanz's timeline before the lateness check: compared raw,
+    one reading from a clock a year ahead would make every status after an NTP fix look late for a year.
     """
     connector_id = int(payload.get("connectorId", 0))
     state = current if current is not None else ConnectorStatus(connector_id)
@@ -151,6 +155,8 @@ def apply_status(
             state, changed=False, applied=False, new_connector=new_connector, warnings=tuple(warnings)
         )
     reported_at = parse_timestamp(payload.get("timestamp"))
+    if reported_at is not None and retiming is not None:
+        reported_at += retiming.shift(reported_at, now)
     change = StatusChange(
         at=now,
         status=status,

@@ -142,6 +142,7 @@ class TransactionHandlers:
             known_connector=known_connector,
             fallback_priority=priority,
             fallback_priority_source=source,
+            retiming=svc.retiming(cid, now),
         )
         for warning in plan.warnings:
             log.warning("charger %s: %s", cid, warning)
@@ -203,6 +204,7 @@ class TransactionHandlers:
             now=now,
             min_usage_change_a=svc.config.history.minimum_usage_change_a,
             settings=svc.meter_settings(cid),
+            retiming=svc.retiming(cid, now),
         )
         for warning in plan.warnings:
             log.warning("charger %s: %s", cid, warning)
@@ -227,17 +229,10 @@ class TransactionHandlers:
             p,
             svc.meter_settings(cid),
             received_at=now,
-            clock_skew_tolerance_s=svc.config.csms.clock_skew_tolerance_s,
-            backlog=svc.in_backlog(cid, now),
+            retiming=svc.retiming(cid, now),
         )
         for warning in update.parsed.warnings:
             log.warning("charger %s: MeterValues %s", cid, warning)
-        if update.clock_offset:
-            log.warning(
-                "charger %s: meter timestamps %.0f s off the receive time; shifted",
-                cid,
-                update.clock_offset.total_seconds(),
-            )
         connector_id, tx_id = update.parsed.connector_id, update.parsed.transaction_id
         view = svc.ensure_connector(cid, connector_id)
         own = view.transaction is not None and view.transaction.transaction_id == tx_id

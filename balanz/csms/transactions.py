@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from balanz.config.schema import CsmsConfig
+from balanz.csms.charger_time import Retiming
 from balanz.csms.meter_values import (
     DEFAULT_METER_SETTINGS,
     MeterSample,
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 DUPLICATE_TOLERANCE_S = 2.0
 DEFAULT_STOP_REASON = "Local"
+NO_BACKLOG = Retiming()
+CLOCK_RETIMED = "clock_retimed"  # the start's timestamp was not the charger's (its clock was off)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -80,6 +83,7 @@ def decide_start(
     known_connector: bool = True,
     fallback_priority: int = 1,
     fallback_priority_source: str = "charger",
+    retiming: Retiming = NO_BACKLOG,
 ) -> StartPlan:
     """Decide a StartTransaction received at ``now`` on a connector whose open transaction is ``open_tx``.
 
@@ -87,6 +91,8 @@ def decide_start(
     With ``csms.authorize_start = false`` the answer is Accepted whatever the tag says (reference
     behaviour), but user name and priority still come from the tag. A start answered with a rejecting
     status is still recorded: the charger may keep charging (``StopTransactionOnInvalidId`` false).
+    The start is on balanz's timeline (``retiming``): a charger whose clock is off by more than the skew
+    tolerance outside its offline backlog starts now, not queued, whatever its clock says.
     """
     warnings: list[str] = []
     connector_id = int(payload["connectorId"])
@@ -98,9 +104,11 @@ def decide_start(
             f"StartTransaction timestamp {payload.get('timestamp')!r} unreadable, receive time used"
         )
         start = now
+    shift = retiming.shift(start, now)
+    start += shift
     if not csms.authorize_start and auth.status != ACCEPTED:
         auth = replace(auth, status=ACCEPTED, reason=f"csms.authorize_start = false ({auth.reason})")
-    flags = set() if auth.accepted else {"rejected_tag"}
+    flags = (set() if auth.accepted else {"rejected_tag"}) | ({CLOCK_RETIMED} if shift else set())
     pending = LiveTransaction(
         charger_id=charger_id,
         connector_id=connector_id,
@@ -117,7 +125,7 @@ def decide_start(
         last_seen=start,
         flags=frozenset(flags),
     )
-    if open_tx is not None and _same_start(open_tx, pending):
+    if open_tx is not None and _same_start(open_tx, pending, retimed=bool(shift)):
         return StartPlan(pending, auth, duplicate_of=open_tx.transaction_id, warnings=tuple(warnings))
     queued = (now - start).total_seconds() > csms.transaction_stale_s
     if queued:
@@ -134,12 +142,17 @@ def decide_start(
     )
 
 
-def _same_start(old: LiveTransaction, new: LiveTransaction) -> bool:
+def _same_start(old: LiveTransaction, new: LiveTransaction, *, retimed: bool) -> bool:
+    """A retry of ``old``. A start re-timed to its receive time (a charger with a wrong clock) cannot be
+    matched by time: its retry is received later. Then an ``old`` that was re-timed too (flag
+    ``clock_retimed``) with the same connector, tag and meter start is taken as the same transaction."""
+    same_time = abs((old.start_time - new.start_time).total_seconds()) <= DUPLICATE_TOLERANCE_S
+    both_retimed = retimed and CLOCK_RETIMED in old.flags
     return (
         old.connector_id == new.connector_id
         and old.id_tag == new.id_tag
         and old.meter_start_wh == new.meter_start_wh
-        and abs((old.start_time - new.start_time).total_seconds()) <= DUPLICATE_TOLERANCE_S
+        and (same_time or both_retimed)
     )
 
 
@@ -173,21 +186,26 @@ def decide_stop(
     now: datetime,
     min_usage_change_a: float = 0.5,
     settings: MeterSettings = DEFAULT_METER_SETTINGS,
+    retiming: Retiming = NO_BACKLOG,
 ) -> StopPlan:
     """Decide a StopTransaction; ``live``/``closed`` are this charger's transactions by transaction id.
 
-    ``auth`` is the Authorize decision for the payload's optional idTag (None when absent).
+    ``auth`` is the Authorize decision for the payload's optional idTag (None when absent). The stop and
+    its ``transactionData`` move together onto balanz's timeline (``retiming``); a stop that would still
+    precede its start (a charger whose clock went back) ends at the start.
     """
     tx_id = int(payload["transactionId"])
     readings, warns = parse_transaction_data(payload.get("transactionData") or ())
     warnings = list(warns)
-    samples = [summarize(r, settings) for r in readings]
     end = parse_timestamp(payload.get("timestamp"))
     if end is None:
         warnings.append(
             f"StopTransaction timestamp {payload.get('timestamp')!r} unreadable, receive time used"
         )
-        end = now
+    stamps = [r.timestamp for r in readings] + ([end] if end is not None else [])
+    shift = retiming.shift(max(stamps, default=None), now)
+    samples = [replace(summarize(r, settings), at=r.timestamp + shift) for r in readings]
+    end = now if end is None else end + shift
     meter_stop = payload.get("meterStop")
     stop_wh = float(meter_stop) if isinstance(meter_stop, int | float) else None
     reason = str(payload.get("reason") or DEFAULT_STOP_REASON)
@@ -199,7 +217,7 @@ def decide_stop(
         if stop_wh is None:
             stop_wh = tx.end_register_wh if tx.end_register_wh is not None else tx.last_register_wh
         record = close_transaction(
-            tx, end_time=end, meter_stop_wh=stop_wh, reason=reason, stop_id_tag=stop_tag
+            tx, end_time=max(end, tx.start_time), meter_stop_wh=stop_wh, reason=reason, stop_id_tag=stop_tag
         )
         return StopPlan("close", record, answer, ended=live[tx_id], warnings=tuple(warnings))
     if tx_id in closed:
@@ -207,7 +225,9 @@ def decide_stop(
         if old.stop_reason not in ("Timeout", "Superseded"):
             warnings.append(f"StopTransaction for transaction {tx_id} repeated; already recorded")
             return StopPlan("duplicate", old, answer, warnings=tuple(warnings))
-        amended = amend_record(old, end_time=end, meter_stop_wh=stop_wh, reason=reason, stop_id_tag=stop_tag)
+        amended = amend_record(
+            old, end_time=max(end, old.start_time), meter_stop_wh=stop_wh, reason=reason, stop_id_tag=stop_tag
+        )
         return StopPlan("amend", amended, answer, warnings=tuple(warnings))
     warnings.append(f"StopTransaction for unknown transaction {tx_id}: recorded as synthesized session")
     orphan = synthesized_transaction(

@@ -18,6 +18,9 @@ from balanz.tui.format import UNKNOWN, amps, clock, phases, relative
 
 logger = logging.getLogger(__name__)
 
+# Beyond this the CSMS replaces the charger's timestamps (csms.clock_skew_tolerance_s, default 300 s).
+CLOCK_FAR_S = 300.0
+
 
 class DetailPane(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
@@ -94,7 +97,17 @@ def describe(charger: Charger, connector: Connector, now: str) -> Text:
     if charger.auth_state:
         line("auth", charger.auth_state)
     if charger.clock_offset_s is not None:
-        line("clock", f"{charger.clock_offset_s:+.1f} s")
+        far = abs(charger.clock_offset_s) > CLOCK_FAR_S
+        note = (
+            f" ({abs(charger.clock_offset_s) / 86400:.1f} days)"
+            if abs(charger.clock_offset_s) >= 86400
+            else ""
+        )
+        line(
+            "clock",
+            f"{charger.clock_offset_s:+.1f} s{note}" + (" off: check NTP" if far else ""),
+            "yellow" if far else "",
+        )
     if charger.last_frames:
         text.append("last frames\n", style="dim")
         for frame in charger.last_frames[-6:]:

@@ -10,14 +10,12 @@ from csms_payloads import CASES, Case
 from hypothesis import given
 from hypothesis import strategies as st
 
+from balanz.csms.charger_time import Retiming
 from balanz.csms.meter_values import (
     ConnectorMeter,
-    MeterReading,
     MeterSample,
     MeterSettings,
-    Sample,
     apply_samples,
-    clock_offset,
     parse_meter_values,
     parse_number,
     parse_sampled_value,
@@ -327,14 +325,6 @@ def test_no_meter_data_is_unknown_not_zero():
 # --- clock, phases, connector state ------------------------------------------------------------------
 
 
-def _readings(*times: datetime) -> list[MeterReading]:
-    return [MeterReading(t, (Sample("Current.Import", 6.0, "A", phase="L1"),)) for t in times]
-
-
-def test_clock_within_tolerance_kept():
-    assert clock_offset(_readings(T0 - timedelta(seconds=299)), T0, 300) == timedelta(0)
-
-
 def _batch(*times: datetime) -> dict:
     sampled = [{"value": "6", "measurand": "Current.Import", "phase": "L1"}]
     return {
@@ -349,17 +339,10 @@ def test_skewed_clock_shifts_batch_keeping_spacing():
         _batch(skewed - timedelta(minutes=1), skewed),
         MeterSettings(),
         received_at=T0,
-        clock_skew_tolerance_s=300,
+        retiming=Retiming(300),
     )
-    assert update.clock_offset == timedelta(hours=2)
+    assert update.shift == timedelta(hours=2)
     assert [s.at for s in update.samples] == [T0 - timedelta(minutes=1), T0]
-
-
-def test_backlog_keeps_past_timestamps_but_corrects_future_ones():
-    past = T0 - timedelta(hours=2)
-    assert clock_offset(_readings(past), T0, 300, backlog=True) == timedelta(0)
-    future = T0 + timedelta(hours=1)
-    assert clock_offset(_readings(future), T0, 300, backlog=True) == -timedelta(hours=1)
 
 
 def test_phase_map_rotation():
@@ -456,7 +439,7 @@ def test_any_message_summarizes_without_error(elements):
             for i, sampled in enumerate(elements)
         ],
     }
-    samples = read_meter_values(payload, MeterSettings(), received_at=T0, clock_skew_tolerance_s=300).samples
+    samples = read_meter_values(payload, MeterSettings(), received_at=T0, retiming=Retiming(300)).samples
     meter = apply_samples(ConnectorMeter(), samples)
     for s in samples:
         assert s.usage_a is None or s.usage_a >= 0

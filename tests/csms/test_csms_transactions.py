@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from balanz.config.schema import CsmsConfig, TagConfig
+from balanz.csms.charger_time import Retiming
 from balanz.csms.meter_values import MeterSample
 from balanz.csms.sessions import add_usage, close_transaction, record_offer, session_id
 from balanz.csms.tags import authorize, merge_tags
@@ -90,11 +91,39 @@ def test_different_start_supersedes_open_transaction(change):
 
 
 def test_queued_offline_start_keeps_its_timestamp():
-    plan = start(now=T0 + timedelta(seconds=301))
+    plan = start(now=T0 + timedelta(seconds=301), retiming=Retiming(backlog=True))
     assert plan.queued_offline
     assert "queued_offline" in plan.pending.flags
     assert plan.pending.start_time == T0
     assert not start(now=T0 + timedelta(seconds=299)).queued_offline
+
+
+@pytest.mark.parametrize("offset", [timedelta(days=365), -timedelta(minutes=20)])
+def test_a_start_from_a_wrong_clock_outside_the_backlog_starts_when_received(offset):
+    now = T0 - offset
+    plan = start(now=now, retiming=Retiming())
+    assert plan.pending.start_time == now
+    assert not plan.queued_offline
+
+
+def test_a_retried_start_from_a_wrong_clock_is_still_the_same_transaction():
+    """The charger is a year ahead: both the start and its retry 40 s later were re-timed to their receive
+    times, so only connector, tag and meter start can match them."""
+    now = T0 - timedelta(days=365)
+    first = start(now=now).opened(1042)
+    retry = start(open_tx=first, now=now + timedelta(seconds=40), retiming=Retiming(backlog=True))
+    assert retry.duplicate_of == 1042
+    other = start({**START, "meterStart": 1300000}, open_tx=first, now=now + timedelta(hours=2))
+    assert other.duplicate_of is None
+
+
+def test_a_queued_start_of_a_slow_charger_is_corrected_by_its_known_offset():
+    """Known to run 20 min behind, the charger replays a start it queued 10 min ago."""
+    behind = timedelta(minutes=-20)
+    now = T0 - behind + timedelta(minutes=10)
+    plan = start(now=now, retiming=Retiming(backlog=True, known_offset=behind))
+    assert plan.pending.start_time == now - timedelta(minutes=10)
+    assert plan.queued_offline
 
 
 def test_start_on_unconfigured_connector_is_recorded_with_warning():
