@@ -84,6 +84,7 @@ class MonitorApp(App[int]):
         self._rebuild = False
         self._dirty_chargers: set[str] = set()
         self._dirty_groups = False
+        self._groups_minute = ""
         self._filter_timer: Timer | None = None
         # Held here, not queried: pushes and timers may still fire while the app is shutting down.
         self.header = SiteHeader(id="header")
@@ -190,7 +191,12 @@ class MonitorApp(App[int]):
 
     def flush(self) -> None:
         snap = self.snapshot
-        if snap is None or not (self._rebuild or self._dirty_chargers or self._dirty_groups):
+        if snap is None:
+            return
+        # "next 18:00 (in 40m)" counts down with the snapshot's clock even when no group changed.
+        minute = snap.at[:16]
+        self._dirty_groups = self._dirty_groups or minute != self._groups_minute
+        if not (self._rebuild or self._dirty_chargers or self._dirty_groups):
             return
         set_zone(snap.site.timezone)
         table = self.table
@@ -200,6 +206,8 @@ class MonitorApp(App[int]):
             table.update_chargers(snap, self._dirty_chargers)
         if self._rebuild or self._dirty_groups:
             self.groups.snapshot = snap
+            self.groups.refresh(layout=True)
+            self._groups_minute = minute
         self.header.show_site(snap.site, snap.at)
         selected = table.selected()
         if selected is not None and (self._rebuild or selected[0] in self._dirty_chargers):

@@ -322,3 +322,14 @@ def test_shrinking_the_terminal_moves_the_detail_pane_off_the_table():
         await wait_for(pilot, lambda: app.screen.has_class("-detail"), "the wide layout again")
 
     run_monitor(scenario)
+
+
+def test_the_next_slot_countdown_follows_the_snapshot_clock_though_no_group_changed():
+    async def scenario(app, pilot, daemon):
+        panel = app.query_one(GroupsPanel)
+        assert "next 17:00 (in 19m)" in str(panel.render())
+        later = replace(app.snapshot, at="2026-11-24T16:50:00+01:00")
+        await daemon.publish(later)
+        await wait_for(pilot, lambda: "next 17:00 (in 10m)" in str(panel.render()), "the countdown")
+
+    run_monitor(scenario)
