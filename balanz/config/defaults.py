@@ -29,6 +29,9 @@ def default_config(base_dir: str | os.PathLike[str] | None = None) -> schema.Con
         server=schema.ServerConfig(host="127.0.0.1", port=9999),
         auth=schema.AuthConfig(http_basic=False),
         model=schema.ModelConfig(charger_autoregister=True, charger_autoregister_group="site"),
+        # A trial on loopback: any charger and any tag may charge, so a simulated site works unconfigured;
+        # the tags are registered and shown in the monitor, where they can be blocked.
+        csms=schema.CsmsConfig(unknown_tags="accept_and_register"),
         store=schema.StoreConfig(path=os.path.join(data_dir, "balanz.sqlite")),
         group=(
             schema.GroupConfig(

@@ -17,6 +17,7 @@ def test_default_config_is_a_loopback_csms_with_one_controlled_group(tmp_path):
     assert (config.server.host, config.server.port, config.auth.http_basic) == ("127.0.0.1", 9999, False)
     assert [(g.id, g.max_allocation) for g in config.group] == [("site", "32")]
     assert (config.model.charger_autoregister, config.model.charger_autoregister_group) == (True, "site")
+    assert config.csms.unknown_tags == "accept_and_register"
     assert config.store.path == os.path.join(tmp_path, "balanz-data", "balanz.sqlite")
     assert config.monitor.socket == os.path.join(tmp_path, "balanz-data", "balanz.sock")
 
