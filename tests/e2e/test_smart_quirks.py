@@ -395,6 +395,12 @@ CASES = [
     Case(Quirk.ABSOLUTE_NEEDS_START, "by design", start_schedule_by_design),
     Case(Quirk.FORGETS_PROFILES, "detected", forgets_detected, unprotected=forgets_gap),
     Case(
+        Quirk.FORGETS_PROFILES,
+        "configured",
+        forgets_detected,
+        group={"headroom_a": 32},  # the room its rating may take between reconnect and re-assertion
+    ),
+    Case(
         Quirk.CLEAR_ANSWERS_UNKNOWN,
         "by design",
         clear_unknown_configured,
