@@ -5,17 +5,18 @@ Accepted, Current.Offered matching it for two consecutive samples, or a new conn
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import trio
 
 from balanz.allocation import events as tr
-from balanz.allocation.state import State
+from balanz.allocation.state import ConnectorState, InFlight, State
 from balanz.charging.allocator_task import AllocatorService
-from balanz.charging.site_model import accepted
+from balanz.charging.site_model import OFFERED_TRAIL, accepted, offered_proof, offered_trail, retry_value
 from balanz.clock import SiteClock
-from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig
+from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig, ProfilesConfig
 from balanz.csms.meter_values import ConnectorMeter, MeterSample, Stamped
 from balanz.events import ChargerDisconnected, EventBus, MeterUpdated
 from balanz.wire.errors import CallTimeout
@@ -153,3 +154,43 @@ async def test_a_disconnection_stops_the_re_sends(nursery, autojump_clock):
     await trio.sleep(600)
     assert len(charger.calls) == 1
     assert service.dispatcher.idle()
+
+
+def _unresolved(acked: int, value: int, status: str = "Charging") -> ConnectorState:
+    cs = ConnectorState(status=status, acked=acked, accepted_at=T0 - timedelta(minutes=5))
+    return replace(cs, in_flight=(InFlight(value, T0, timed_out=True),))
+
+
+def _sample(seconds: float, offered: float) -> MeterSample:
+    return MeterSample(at=T0 + timedelta(seconds=seconds), offered_a=offered)
+
+
+def test_the_re_sent_value_is_the_newest_offer_or_zero_once_idle():
+    assert retry_value(_unresolved(6, 16)) == 16
+    assert retry_value(_unresolved(16, 6, status="Finishing")) == 0
+    assert retry_value(ConnectorState(status="Charging", acked=6)) is None, "nothing unresolved"
+
+
+def test_offered_proof_of_an_increase_needs_two_consecutive_matching_samples_after_the_send():
+    profiles = ProfilesConfig(verify_tolerance_a=1.0)
+    cs = _unresolved(6, 16)
+    assert offered_proof(cs, [_sample(-5, 16), _sample(10, 16)], profiles) is None, "one was before the send"
+    assert offered_proof(cs, [_sample(10, 16), _sample(20, 6), _sample(30, 16)], profiles) is None
+    assert offered_proof(cs, [_sample(10, 15.2), _sample(20, 16)], profiles) == 16
+
+
+def test_offered_proof_of_a_reduction_ignores_an_ev_that_was_below_both_limits():
+    profiles = ProfilesConfig(verify_tolerance_a=1.0)
+    cs = _unresolved(16, 8)
+    ev_limited = [_sample(-5, 7.5), _sample(10, 7.5), _sample(20, 7.5)]
+    assert offered_proof(cs, ev_limited, profiles) is None
+    assert offered_proof(cs, [_sample(-5, 16), _sample(10, 8), _sample(20, 8)], profiles) == 8
+
+
+def test_the_trail_keeps_the_newest_sample_before_the_send_and_the_recent_ones_after():
+    cs = _unresolved(16, 8)
+    trail = offered_trail((), [_sample(s, 16) for s in (-30, -20, -10)], cs)
+    trail = offered_trail(trail, [_sample(s, 8) for s in range(10, 200, 10)], cs)
+    assert trail[0] == _sample(-10, 16)
+    assert len(trail) == 1 + OFFERED_TRAIL
+    assert offered_trail(trail, [], ConnectorState(acked=8)) == (trail[-1],), "nothing in flight: newest only"

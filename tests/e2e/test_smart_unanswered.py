@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 import trio
 
@@ -19,7 +20,7 @@ from balanz.sim.eventlog import Told
 from balanz.sim.quirk_flags import QuirkFlags
 from balanz.sim.spec import SimChargerSpec
 
-from .test_smart_day import CAR, TAGS, SafetyWatch, smart_config, start_site
+from .test_smart_day import CAR, TAGS, SafetyWatch, SmartSite, smart_config, start_site
 
 LATE_S = 31.0
 
@@ -36,18 +37,25 @@ def profile_calls(log: object, charger_id: str) -> list[Told]:
     ]
 
 
-async def test_a_late_answer_is_re_sent_after_the_back_off_and_settled_by_the_next_accepted(
-    nursery, tmp_path, autojump_clock
-):
+async def late_site(nursery: trio.Nursery, tmp_path: Path) -> tuple[SmartSite, SafetyWatch, int]:
+    """Two onboarded chargers under watch; CP1 answers late from now on and a car plugs in there. Also
+    returns how many SetChargingProfile CALLs CP1 had answered before."""
     site = await start_site(nursery, smart_config(tmp_path, 2), [SimChargerSpec(id=f"CP{i}") for i in (1, 2)])
-    cp1, cp2 = site.chargers
-    allocator = site.running.daemon.allocator
     await trio.sleep(30)
     watch = SafetyWatch(site.running.daemon, site.chargers, log=site.log)
     nursery.start_soon(watch.run)
     before = len(profile_calls(site.log, "CP1"))
-    late(cp1, LATE_S)
-    cp1.plug(1, CAR, tag=TAGS[0])
+    late(site.chargers[0], LATE_S)
+    site.chargers[0].plug(1, CAR, tag=TAGS[0])
+    return site, watch, before
+
+
+async def test_a_late_answer_is_re_sent_after_the_back_off_and_settled_by_the_next_accepted(
+    nursery, tmp_path, autojump_clock
+):
+    site, watch, before = await late_site(nursery, tmp_path)
+    cp1, cp2 = site.chargers
+    allocator = site.running.daemon.allocator
     await trio.sleep(5)
     late(cp1, 0.0)  # only the CALL already waiting is late
     await trio.sleep(LATE_S)
@@ -71,15 +79,9 @@ async def test_a_late_answer_is_re_sent_after_the_back_off_and_settled_by_the_ne
 async def test_offers_answered_late_every_time_are_settled_by_current_offered(
     nursery, tmp_path, autojump_clock
 ):
-    site = await start_site(nursery, smart_config(tmp_path, 2), [SimChargerSpec(id=f"CP{i}") for i in (1, 2)])
-    cp1, cp2 = site.chargers
+    site, watch, before = await late_site(nursery, tmp_path)
+    cp2 = site.chargers[1]
     allocator = site.running.daemon.allocator
-    await trio.sleep(30)
-    watch = SafetyWatch(site.running.daemon, site.chargers, log=site.log)
-    nursery.start_soon(watch.run)
-    before = len(profile_calls(site.log, "CP1"))
-    late(cp1, LATE_S)
-    cp1.plug(1, CAR, tag=TAGS[0])
     cp2.plug(1, CAR, tag=TAGS[1])
     await trio.sleep(LATE_S + 1)
     assert allocator.state.connector(("CP1", 1)).unresolved
