@@ -109,6 +109,8 @@ class Dispatcher:
     """Connectors whose offer went unanswered and that their charger's sender re-sends (R19)."""
     _pokes: dict[str, trio.Event] = field(default_factory=dict)
     _waiting: set[str] = field(default_factory=set)
+    _unspaced: dict[Key, datetime | None] = field(default_factory=dict)
+    """The charger's spacing before a queued increase was posted: restored when the ladder moves."""
     on_refused: Callable[[str, Step, str], bool | None] | None = None
     """The strategy ladder (balanz.charging.onboard): True = send again now under the next rung, False =
     uncontrollable, None = no ladder step. Without it NotSupported gives up at once."""
@@ -200,6 +202,7 @@ class Dispatcher:
         outbox = self._outboxes.setdefault(charger_id, Outbox())
         replaced = outbox.put(change, reduction)
         if not reduction:
+            self._unspaced.setdefault(key, self._spaced.get(charger_id))
             self._spaced[charger_id] = now
 
         def queued(s: State) -> State:
@@ -305,6 +308,7 @@ class Dispatcher:
             change = Change(key, value, cs.acked, value, "R19", "re-send of an unanswered offer")
             outbox.put(change, reduction, retry=True)
             if not reduction:
+                self._unspaced.setdefault(key, self._spaced.get(charger_id))
                 self._spaced[charger_id] = now
             if all(f.value != value for f in cs.in_flight):
                 (self.record or self.update)(
@@ -377,7 +381,7 @@ class Dispatcher:
         now = self.now()
         steps, remember = self._steps(change, self.dated(key[0], now))
         paced = self._paces.get(key, Pace())
-        spaced = self._spaced.get(key[0])
+        spaced = self._unspaced.pop(key, self._spaced.get(key[0]))
         if not reduction:
             self._spaced[key[0]] = now
         # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable

@@ -159,6 +159,8 @@ async def test_a_chargers_own_min_interval_spaces_its_increases_not_its_reductio
     service = AllocatorService.build(cfg, SiteClock(T0), EventBus(), One(charger))
     service.state = restored_state(service.site, T0, {})
     service.dispatcher.nursery = nursery
+    # Without the ladder: a refusal that moves it is tried again at once, neither backed off nor spaced.
+    service.dispatcher.on_refused = None
     one, two = ("CP1", 1), ("CP1", 2)
     lower = Change(one, 0, 6, 6, "R21", "idle")
     service.dispatcher.post([lower], [])
