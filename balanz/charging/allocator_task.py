@@ -32,10 +32,28 @@ from balanz.charging import retry_delay
 from balanz.charging.dispatch import Dispatcher
 from balanz.charging.onboard import Onboarding
 from balanz.charging.resync import resync
-from balanz.charging.site_model import apply_event, build_params, build_site, restored_state
+from balanz.charging.site_model import (
+    accepted,
+    apply_event,
+    build_params,
+    build_site,
+    offered_proof,
+    offered_trail,
+    restored_state,
+)
 from balanz.clock import SiteClock
 from balanz.config.schema import ChargerConfig, Config
-from balanz.events import ChargerBooted, ChargerConnected, Event, EventBus, Subscription, TransactionStopped
+from balanz.csms.meter_values import MeterSample
+from balanz.events import (
+    ChargerBooted,
+    ChargerConnected,
+    ChargerDisconnected,
+    Event,
+    EventBus,
+    MeterUpdated,
+    Subscription,
+    TransactionStopped,
+)
 
 if TYPE_CHECKING:
     from balanz.daemon import Daemon
@@ -78,6 +96,7 @@ class AllocatorService:
     resyncs: int = 0
     _generations: dict[str, int] = field(default_factory=dict)
     onboarding: Onboarding | None = None
+    _trails: dict[tuple[str, int], tuple[MeterSample, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -255,6 +274,10 @@ class AllocatorService:
             return
         if isinstance(event, ChargerConnected):
             self._generations[event.charger_id] = event.generation
+        if isinstance(event, ChargerConnected | ChargerBooted | ChargerDisconnected):
+            self.dispatcher.forget_retries(event.charger_id)
+        elif isinstance(event, MeterUpdated):
+            self._offered_shows(event)
         if self._nursery is not None and self.dispatcher.controlled(event.charger_id):
             if isinstance(event, ChargerConnected | ChargerBooted):
                 self._nursery.start_soon(self._reassert, event.charger_id)
@@ -263,6 +286,22 @@ class AllocatorService:
                     self.dispatcher.session_ended, (event.charger_id, event.connector_id)
                 )
         self._dirty.set()
+
+    def _offered_shows(self, event: MeterUpdated) -> None:
+        """R19: Current.Offered matching an unanswered offer for two consecutive samples resolves it as if
+        the charger had accepted it."""
+        key = (event.charger_id, event.connector_id)
+        if key not in self.site.connector_by_key:
+            return
+        cs = self.state.connector(key)
+        trail = offered_trail(self._trails.get(key, ()), event.samples, cs)
+        if trail:
+            self._trails[key] = trail
+        value = offered_proof(cs, trail, self.dispatcher.setup(event.charger_id).profiles)
+        if value is None:
+            return
+        self.state = accepted(self.state, key, value, event.at, self.params)
+        self.dispatcher.resolved(key, event.at)
 
     async def _reassert(self, charger_id: str) -> None:
         self._first_reassertion.add(charger_id)

@@ -9,6 +9,11 @@ unanswered reduction still counted at its old value. A per-charger lock keeps on
 ``balanz.charging`` builders; every answer becomes a transition of the allocation state through ``update``
 (accepted / rejected / timed out), which asks for the next run, and every offer is written to the store
 before its CALL leaves (R23).
+
+An offer whose answer never came pins its connector (R19): the plan leaves it alone, so its charger's
+sender re-sends it itself (``site_model.retry_value``: the newest offer, 0 once idle) after
+``retry_initial_s``, doubling up to ``retry_max_s`` (``pacing``), until an ``Accepted``, the charger's
+Current.Offered (``resolved``) or a new connection (``forget_retries``: the re-assertion settles it).
 """
 
 from __future__ import annotations
@@ -44,9 +49,10 @@ from balanz.charging import (
     stop_transaction,
 )
 from balanz.charging.outbox import Outbox
-from balanz.charging.pacing import Pace, answered, release_at, sent
+from balanz.charging.pacing import Pace, answered, release_at
 from balanz.charging.sequences import default_amps
-from balanz.charging.site_model import accepted, withdrawn
+from balanz.charging.site_model import accepted, retry_value, withdrawn
+from balanz.charging.strategy import retry_delay
 from balanz.config.schema import ChargerConfig, Config
 from balanz.profiles import Purpose
 from balanz.store.records import ConnectorState as StoredConnector
@@ -97,6 +103,14 @@ class Dispatcher:
     _outboxes: dict[str, Outbox] = field(default_factory=dict)
     _senders: set[str] = field(default_factory=set)
     _paces: dict[Key, Pace] = field(default_factory=dict)
+    _spaced: dict[str, datetime] = field(default_factory=dict)
+    """Per charger, when its last non-safety offer was posted or sent (``min_interval_s``, R18)."""
+    _retry: set[Key] = field(default_factory=set)
+    """Connectors whose offer went unanswered and that their charger's sender re-sends (R19)."""
+    _pokes: dict[str, trio.Event] = field(default_factory=dict)
+    _waiting: set[str] = field(default_factory=set)
+    _unspaced: dict[Key, datetime | None] = field(default_factory=dict)
+    """The charger's spacing before a queued increase was posted: restored when the ladder moves."""
     on_refused: Callable[[str, Step, str], bool | None] | None = None
     """The strategy ladder (balanz.charging.onboard): True = send again now under the next rung, False =
     uncontrollable, None = no ladder step. Without it NotSupported gives up at once."""
@@ -154,23 +168,30 @@ class Dispatcher:
     def ready(
         self, changes: Sequence[Change], reduction: bool, now: datetime
     ) -> tuple[list[Change], datetime | None]:
-        """The changes the pacing rules let go at ``now`` (back-off after failures, ``min_interval_s``),
-        and the earliest instant one held back may go (the allocator runs again then)."""
+        """The changes the pacing rules let go at ``now`` (back-off after failures, ``min_interval_s`` per
+        charger: of two increases for one charger only the first goes), and the earliest instant one held
+        back may go (the allocator runs again then)."""
         go: list[Change] = []
         wake: datetime | None = None
+        released: dict[str, datetime] = {}
         for change in changes:
-            profiles = self.setup(change.key[0]).profiles
-            at = release_at(self._paces.get(change.key, Pace()), change.value, reduction, profiles)
+            charger_id = change.key[0]
+            profiles = self.setup(charger_id).profiles
+            spaced = released.get(charger_id, self._spaced.get(charger_id))
+            at = release_at(self._paces.get(change.key, Pace()), change.value, reduction, profiles, spaced)
             if at is None or at <= now:
                 go.append(change)
+                if not reduction:
+                    released[charger_id] = now
                 continue
             log.debug("charger %s connector %d: offer %d A held until %s", *change.key, change.value, at)
             wake = at if wake is None else min(wake, at)
         return go, wake
 
     def idle(self) -> bool:
-        """Nothing queued and nothing on the wire (tests and benchmarks wait for it)."""
-        return not self._senders
+        """Nothing queued and nothing on the wire (tests and benchmarks wait for it); a sender waiting to
+        re-send an unanswered offer is idle."""
+        return self._senders <= self._waiting
 
     def _post(self, change: Change, reduction: bool, now: datetime) -> None:
         key, value = change.key, change.value
@@ -180,6 +201,9 @@ class Dispatcher:
             return
         outbox = self._outboxes.setdefault(charger_id, Outbox())
         replaced = outbox.put(change, reduction)
+        if not reduction:
+            self._unspaced.setdefault(key, self._spaced.get(charger_id))
+            self._spaced[charger_id] = now
 
         def queued(s: State) -> State:
             if replaced is not None:
@@ -187,21 +211,42 @@ class Dispatcher:
             return tr.offer_sent(s, key, value, now)
 
         (self.record or self.update)(queued)
+        self._wake_sender(charger_id)
+
+    def _wake_sender(self, charger_id: str) -> None:
+        """Start the charger's sender, or wake it from waiting for its next re-send."""
+        poke = self._pokes.get(charger_id)
+        if poke is not None:
+            poke.set()
         if charger_id not in self._senders:
             assert self.nursery is not None
             self._senders.add(charger_id)
             self.nursery.start_soon(self._sender, charger_id)
 
     async def _sender(self, charger_id: str) -> None:
-        """Send the charger's queued offers one by one until none is left. A failure is logged and costs
-        this one offer (counted as unanswered, i.e. at its higher value); nothing else stops."""
-        outbox = self._outboxes[charger_id]
+        """Send the charger's queued offers one by one, and re-send its unanswered ones when due, until
+        neither is left. A failure is logged and costs this one offer (counted as unanswered, i.e. at its
+        higher value); nothing else stops."""
+        outbox = self._outboxes.setdefault(charger_id, Outbox())
         try:
-            while (item := outbox.take()) is not None:
+            while True:
+                wait = self._queue_retries(charger_id, outbox)
+                item = outbox.take()
+                if item is None:
+                    if wait is None:
+                        return
+                    poke = self._pokes[charger_id] = trio.Event()
+                    self._waiting.add(charger_id)
+                    try:
+                        with trio.move_on_after(wait):
+                            await poke.wait()
+                    finally:
+                        self._waiting.discard(charger_id)
+                    continue
                 change = item.change
                 try:
                     async with self._lock(charger_id):
-                        await self._send_change(change, item.reduction)
+                        await self._send_change(change, item.reduction, retry=item.retry)
                 except Exception:
                     log.exception(
                         "charger %s connector %d: sending offer %d A failed; counted as unanswered",
@@ -211,10 +256,90 @@ class Dispatcher:
                     self._unanswered(change.key, change.value)
         finally:
             self._senders.discard(charger_id)
+            self._pokes.pop(charger_id, None)
 
     def _unanswered(self, key: Key, value: int) -> None:
         at = self.now()
+        self._paces[key] = answered(self._paces.get(key, Pace()), value, False, at)
+        self._retry.add(key)
         self.update(lambda s: tr.offer_timed_out(s, key, value, at))
+
+    # ---- re-sending unanswered offers (R19) ------------------------------------------------------------
+
+    def _queue_retries(self, charger_id: str, outbox: Outbox) -> float | None:
+        """Queue the charger's re-sends that are due; the seconds until the next one, None if none is left.
+        A connector no longer unresolved (accepted, proven by Current.Offered, re-asserted) is dropped, and
+        so is every one of a charger gone or uncontrollable."""
+        keys = [key for key in self._retry if key[0] == charger_id]
+        if not keys:
+            return None
+        state = self.state()
+        ch = state.charger(charger_id)
+        if self.connections.connection(charger_id) is None or not ch.connected or ch.uncontrollable:
+            self._retry.difference_update(keys)
+            return None
+        now = self.now()
+        profiles = self.setup(charger_id).profiles
+        wait: float | None = None
+        for key in keys:
+            cs = state.connector(key)
+            value = retry_value(cs)
+            if value is None:
+                self._retry.discard(key)
+                continue
+            reduction = value < (
+                cs.acked if cs.acked is not None else self.site.connector_by_key[key].max_current_a
+            )
+            at = release_at(
+                self._paces.get(key, Pace()), value, reduction, profiles, self._spaced.get(charger_id)
+            )
+            if at is not None and at > now:
+                seconds = (at - now).total_seconds()
+                wait = seconds if wait is None else min(wait, seconds)
+                continue
+            self._retry.discard(key)
+            pace = self._paces.get(key, Pace())
+            log.info(
+                "charger %s connector %d: offer %d A unanswered; sending it again (attempt %d)",
+                *key,
+                value,
+                pace.failures + 1,
+            )
+            change = Change(key, value, cs.acked, value, "R19", "re-send of an unanswered offer")
+            outbox.put(change, reduction, retry=True)
+            if not reduction:
+                self._unspaced.setdefault(key, self._spaced.get(charger_id))
+                self._spaced[charger_id] = now
+            if all(f.value != value for f in cs.in_flight):
+                (self.record or self.update)(
+                    lambda s, key=key, value=value: tr.offer_sent(s, key, value, now)
+                )
+        return wait
+
+    def _restore_spacing(self, charger_id: str, spaced: datetime | None) -> None:
+        if spaced is None:
+            self._spaced.pop(charger_id, None)
+        else:
+            self._spaced[charger_id] = spaced
+
+    def resolved(self, key: Key, at: datetime) -> None:
+        """The charger showed the unanswered offer applied (Current.Offered, R19): no more re-sends."""
+        if key in self._retry:
+            log.info("charger %s connector %d: unanswered offer shown applied by Current.Offered", *key)
+        self._retry.discard(key)
+        self._paces[key] = Pace()
+        poke = self._pokes.get(key[0])
+        if poke is not None:
+            poke.set()
+
+    def forget_retries(self, charger_id: str) -> None:
+        """The charger disconnected or connected anew: the re-assertion that follows a connection settles
+        its unanswered offers (R24), so its sender stops re-sending them."""
+        keys = [key for key in self._retry if key[0] == charger_id]
+        self._retry.difference_update(keys)
+        poke = self._pokes.get(charger_id)
+        if poke is not None:
+            poke.set()
 
     def _steps(self, change: Change, now: datetime) -> tuple[list[Step], Callable[[], None]]:
         """The CALLs for one change and what to remember once its main step is Accepted."""
@@ -245,7 +370,8 @@ class Dispatcher:
 
         return steps, remember_tx
 
-    async def _send_change(self, change: Change, reduction: bool = False) -> None:
+    async def _send_change(self, change: Change, reduction: bool = False, retry: bool = False) -> None:
+        """``retry``: a re-send of an unanswered offer (R19); a refusal leaves the unanswered one counted."""
         key, value = change.key, change.value
         conn = self.connections.connection(key[0])
         if conn is None:
@@ -255,7 +381,9 @@ class Dispatcher:
         now = self.now()
         steps, remember = self._steps(change, self.dated(key[0], now))
         paced = self._paces.get(key, Pace())
-        self._paces[key] = sent(paced, now)
+        spaced = self._unspaced.pop(key, self._spaced.get(key[0]))
+        if not reduction:
+            self._spaced[key[0]] = now
         # R23: the charger may apply this offer whatever happens to us next, so its exposure is durable
         # before the CALL leaves; a restart then counts the connector at it until re-asserted.
         self._persist(key[0], now)
@@ -288,7 +416,7 @@ class Dispatcher:
                 outcome = last
                 break
         at = self.now()
-        self._paces[key] = answered(self._paces[key], value, outcome == "Accepted", at)
+        self._paces[key] = answered(paced, value, outcome == "Accepted", at)
         if outcome == "Accepted":
             remember()
             notify = (self.freed or self.update) if reduction else self.update
@@ -296,19 +424,29 @@ class Dispatcher:
             self._persist(key[0], at)
         elif outcome == TIMED_OUT:
             log.warning(
-                "charger %s connector %d: offer %d A unanswered; counted at its higher value", *key, value
+                "charger %s connector %d: offer %d A unanswered; counted as sent, re-sent in %g s",
+                *key,
+                value,
+                retry_delay(self._paces[key].failures - 1, self.setup(key[0]).profiles),
             )
+            self._retry.add(key)
             self.update(lambda s: tr.offer_timed_out(s, key, value, at))
             self._persist(key[0], at)
         else:
             log.warning(
                 "charger %s connector %d: offer %d A %s; the previous limit stays", *key, value, outcome
             )
-            self.update(lambda s: tr.offer_rejected(s, key, value, at))
+            if retry:
+                # The unanswered offer may still be in force; only what this re-send added goes.
+                self._retry.add(key)
+                self.update(lambda s: withdrawn(s, key, value))
+            else:
+                self.update(lambda s: tr.offer_rejected(s, key, value, at))
             if refused is not None and self.on_refused is not None:
                 if self.on_refused(key[0], refused, outcome):
                     # The ladder moved: the next strategy is tried at once, neither backed off nor spaced.
                     self._paces[key] = paced
+                    self._restore_spacing(key[0], spaced)
             elif outcome in UNSUPPORTED:
                 self._give_up(key[0], f"SetChargingProfile answered {outcome}")
 
@@ -418,6 +556,8 @@ class Dispatcher:
                 return tr.charger_reasserted(s, self.site, charger_id, at)
 
             self.update(settle)
+            # A re-assertion is a non-safety send (R18): the charger's next increase is spaced from it.
+            self._spaced[charger_id] = at
             self._persist(charger_id, at)
             log.info("charger %s: profiles re-asserted", charger_id)
             return True

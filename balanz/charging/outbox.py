@@ -19,6 +19,8 @@ from balanz.allocation.planner import Change
 class Queued:
     change: Change
     reduction: bool
+    retry: bool = False
+    """A re-send of an unanswered offer (R19), not a change of the plan."""
 
 
 @dataclass
@@ -27,13 +29,13 @@ class Outbox:
 
     _queued: dict[Key, Queued] = field(default_factory=dict)
 
-    def put(self, change: Change, reduction: bool) -> Change | None:
+    def put(self, change: Change, reduction: bool, retry: bool = False) -> Change | None:
         """Queue ``change``; return the unsent change it replaced, if any. The replacement keeps the
         replaced change's ``previous``: that is what the charger holds, the replaced value never left."""
         old = self._queued.pop(change.key, None)
         if old is not None:
             change = replace(change, previous=old.change.previous)
-        self._queued[change.key] = Queued(change, reduction)
+        self._queued[change.key] = Queued(change, reduction, retry)
         return old.change if old is not None else None
 
     def take(self) -> Queued | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,8 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from balanz.allocation import events as tr
 from balanz.allocation.model import Charger, Connector, Group, Key, Params, Site
 from balanz.allocation.state import ConnectorState, State
+from balanz.charging.verify import MISMATCH_SAMPLES, reduction_took_effect
 from balanz.config.loader import group_schedule
-from balanz.config.schema import ChargerConfig, Config
+from balanz.config.schema import ChargerConfig, Config, ProfilesConfig
+from balanz.csms.meter_values import MeterSample
 from balanz.events import (
     ChargerBooted,
     ChargerConnected,
@@ -144,10 +147,19 @@ def accepted(state: State, key: Key, value: int, at: datetime, params: Params) -
 
 
 def withdrawn(state: State, key: Key, value: int) -> State:
-    """An offer counted as sent that never left (replaced while queued, or its charger went away first):
-    the newest in-flight entry of that value goes, so the exposure no longer includes it."""
+    """An offer counted as sent that never left or was refused (replaced while queued, its charger went
+    away first, a re-send Rejected): the newest in-flight entry of that value goes, so the exposure no
+    longer includes it. An entry that timed out stays: that CALL did leave, and the charger may apply it
+    whatever it answers to a later one (R19)."""
     cs = state.connector(key)
-    position = next((i for i in reversed(range(len(cs.in_flight))) if cs.in_flight[i].value == value), None)
+    position = next(
+        (
+            i
+            for i in reversed(range(len(cs.in_flight)))
+            if cs.in_flight[i].value == value and not cs.in_flight[i].timed_out
+        ),
+        None,
+    )
     if position is None:
         return state
     in_flight = cs.in_flight[:position] + cs.in_flight[position + 1 :]
@@ -156,6 +168,60 @@ def withdrawn(state: State, key: Key, value: int) -> State:
         connectors={**state.connectors, key: dataclasses.replace(cs, in_flight=in_flight)},
         changed=state.changed | {key},
     )
+
+
+def retry_value(cs: ConnectorState) -> int | None:
+    """What to re-send to a connector whose offer went unanswered (R19 "the current target"): the plan
+    gives a pinned connector no target, so it is the newest offer sent, or 0 once the connector is idle
+    (R21: never more than that). None: nothing unresolved."""
+    if not cs.unresolved or cs.sent_value is None:
+        return None
+    return cs.sent_value if cs.active else 0
+
+
+OFFERED_TRAIL = 8
+"""Current.Offered samples kept per connector for R19's proof (besides the newest one before a send)."""
+
+
+def offered_trail(
+    trail: tuple[MeterSample, ...], samples: Iterable[MeterSample], cs: ConnectorState
+) -> tuple[MeterSample, ...]:
+    """The Current.Offered samples that can still prove an unanswered offer applied: the newest one taken
+    before the oldest offer in flight (what the charger offered under the old limit) and the newest
+    ``OFFERED_TRAIL`` taken since; with nothing in flight only the newest (the "before" of a next send)."""
+    merged = sorted((*trail, *(s for s in samples if s.offered_a is not None)), key=lambda s: s.at)
+    if not merged:
+        return ()
+    since = min((f.sent_at for f in cs.in_flight), default=None)
+    if since is None:
+        return (merged[-1],)
+    before = [s for s in merged if s.at < since][-1:]
+    after = [s for s in merged if s.at >= since][-OFFERED_TRAIL:]
+    return (*before, *after)
+
+
+def offered_proof(cs: ConnectorState, trail: Iterable[MeterSample], profiles: ProfilesConfig) -> int | None:
+    """R19: the unanswered offer the charger's Current.Offered shows applied, or None.
+
+    Two consecutive Current.Offered samples taken after the offer was first sent must match it within
+    ``verify_tolerance_a``. For a reduction (or an unknown old limit) the stricter rule of
+    ``verify.reduction_took_effect`` applies: if the charger already offered that little before the send,
+    the EV or cable was below both limits and the samples prove nothing."""
+    target = retry_value(cs)
+    if target is None or target != cs.sent_value:
+        return None
+    sent_at = min(f.sent_at for f in cs.in_flight if f.value == target)
+    if cs.acked is None or target < cs.acked:
+        previous = math.inf if cs.acked is None else float(cs.acked)
+        return target if reduction_took_effect(target, previous, sent_at, trail, profiles) else None
+    run = 0
+    for sample in sorted(trail, key=lambda s: s.at):
+        if sample.at < sent_at or sample.offered_a is None:
+            continue
+        run = run + 1 if abs(sample.offered_a - target) <= profiles.verify_tolerance_a else 0
+        if run >= MISMATCH_SAMPLES:
+            return target
+    return None
 
 
 def apply_event(state: State, site: Site, params: Params, event: Event) -> State:
