@@ -7,8 +7,7 @@ cars compete for the minimum and the allocator has work); this process runs the 
 After every charger has booted and a settling time, the daemon reports once a second: allocator passes
 (``AllocatorService.runs``), CPU time spent inside the allocator's synchronous code (events applied,
 plans, resyncs — ``time.process_time`` around them; the senders' payload building is not included) and
-the daemon's whole CPU time. Loopback only; wall clock. The CSMS's tag book is built once (see
-``cache_tag_book``: rebuilt per Authorize it alone saturates a core at this size).
+the daemon's whole CPU time. Loopback only; wall clock.
 
     .venv/bin/python bench/allocator_load.py [--chargers N] [--seconds S] [--settle S]
 """
@@ -64,24 +63,6 @@ def site_config(n: int, folder: Path) -> Any:
     )
 
 
-def cache_tag_book() -> None:
-    """``CsmsService.tag_book`` rebuilds the book from every configured tag at each Authorize and
-    StartTransaction (O(tags) per call, ~30 ms with 1,000 tags): with 2,000 chargers that alone saturates
-    the core and no session starts. It is the CSMS's cost, not the allocator's, so the bench builds the
-    book once (no runtime tag changes happen here); ``BENCH_TAG_BOOK=uncached`` measures without."""
-    from balanz.csms.service import CsmsService
-
-    build = CsmsService.tag_book
-    books: dict[int, Any] = {}
-
-    def cached(self: CsmsService) -> Any:
-        if id(self) not in books:
-            books[id(self)] = build(self)
-        return dict(books[id(self)])
-
-    CsmsService.tag_book = cached  # type: ignore[method-assign]
-
-
 def serve_daemon(n: int) -> None:
     """Subprocess entry: the daemon, its port on the first stdout line, then a JSON sample a second."""
     import logging
@@ -105,8 +86,6 @@ def serve_daemon(n: int) -> None:
 
         return wrapper
 
-    if os.environ.get("BENCH_TAG_BOOK") != "uncached":
-        cache_tag_book()
     for name in ("run_once", "on_event", "resync"):
         method = getattr(AllocatorService, name, None)
         # Older trees (for before/after figures) lack resync and await answers inside run_once: only

@@ -33,7 +33,7 @@ from balanz.csms.status import ConnectorStatus
 from balanz.events import ChargerConnected, ChargerDisconnected, EventBus, TransactionStopped
 from balanz.sessions import LiveTransaction, SessionRecord
 from balanz.store import AuditEvent, RetryPolicy, RuntimeCharger, RuntimeState, Store, StoreUnavailable
-from balanz.store.tags import tag_view
+from balanz.store.tags import EffectiveTag, static_view, with_runtime
 from balanz.wire import OcppConnection
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ class CsmsService:
         self._configured = {c.id: c for c in config.charger}
         self._dirty: set[tuple[str, int]] = set()
         self._tag_book: dict[str, TagConfig] = {}
+        self._static_tags: tuple[object, dict[str, EffectiveTag]] = (None, {})
         self.charger_clocks = ChargerClocks(
             warn_beyond_s=config.profiles.start_backdate_s / 2,
             retime_beyond_s=config.csms.clock_skew_tolerance_s,
@@ -216,7 +217,10 @@ class CsmsService:
             self.store_failures += 1
             log.error("store: runtime tags unreadable (%s); using the tags known before", exc)
             return dict(self._tag_book) or {t.id.upper(): t for t in self.config.tag}
-        self._tag_book = {key: view.tag for key, view in tag_view(self.config.tag, runtime).items()}
+        if self._static_tags[0] is not self.config.tag:
+            self._static_tags = (self.config.tag, static_view(self.config.tag))
+        merged = with_runtime(self._static_tags[1], runtime)
+        self._tag_book = {key: view.tag for key, view in merged.items()}
         return dict(self._tag_book)
 
     # ---- changing ----------------------------------------------------------------------------------------

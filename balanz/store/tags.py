@@ -90,9 +90,18 @@ def tag_view(static: Iterable[TagConfig], runtime: Iterable[RuntimeTag]) -> dict
     """Every tag in force, by normalised id, with its origin (the monitor's Tags view). Authorize
     (`balanz.csms.tags`) takes `{id: view.tag for id, view in tag_view(...).items()}` as its book: the
     `TagConfig`s fit its `TagLike`, and tags deleted at runtime are already absent."""
-    merged: dict[str, EffectiveTag] = {}
-    for tag in static:
-        merged[normalise_tag_id(tag.id)] = EffectiveTag(normalised(tag), ORIGIN_CONFIG)
+    return with_runtime(static_view(static), runtime)
+
+
+def static_view(static: Iterable[TagConfig]) -> dict[str, EffectiveTag]:
+    """The configured tags alone, normalised: the part of ``tag_view`` that changes only with the
+    configuration, so a busy CSMS can build it once per configuration."""
+    return {normalise_tag_id(tag.id): EffectiveTag(normalised(tag), ORIGIN_CONFIG) for tag in static}
+
+
+def with_runtime(base: Mapping[str, EffectiveTag], runtime: Iterable[RuntimeTag]) -> dict[str, EffectiveTag]:
+    """``base`` (from ``static_view``) with the runtime additions, changes and deletions applied."""
+    merged = dict(base)
     for entry in runtime:
         overrides = entry.id in merged and merged[entry.id].origin == ORIGIN_CONFIG
         if entry.deleted:
