@@ -147,6 +147,8 @@ class SimCharger(Sessions):
         self._drawn.pop(connector_id, None)
         if self.connectors[connector_id].in_transaction:
             self.stop_transaction(connector_id, "EVDisconnected")
+            # The stop stamped its status change at its own (later) instant; the unplug comes after it.
+            now = max(now, self.clock.now())
         self.connectors[connector_id] = cn.unplug(self.connectors[connector_id])
         self._advance(now)
 
