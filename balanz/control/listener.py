@@ -12,6 +12,7 @@ import contextlib
 import grp
 import logging
 import os
+import socket
 import stat
 
 import trio
@@ -29,15 +30,19 @@ async def open_unix_listener(path: str, mode: int = 0o600, group: str = "") -> t
     await _clear_stale(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
-    sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+    # Bound synchronously: trio binds a unix socket in a worker thread, during which the umask below would
+    # apply to whatever else the process creates, and a virtual clock (tests) races ahead. A bind is one
+    # quick filesystem operation.
+    plain = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o777 & ~mode)
     try:
-        await sock.bind(path)
+        plain.bind(path)
     except OSError as exc:
-        sock.close()
+        plain.close()
         raise ListenError(f"control socket {path}: cannot bind: {exc.strerror or exc}") from None
     finally:
         os.umask(old)
+    sock = trio.socket.from_stdlib_socket(plain)
     try:
         if group:
             os.chown(path, -1, grp.getgrnam(group).gr_gid)
