@@ -26,23 +26,33 @@ class SocketInUse(ListenError):
     """Another process answers on the control socket (or the path is not a socket)."""
 
 
-async def open_unix_listener(path: str, mode: int = 0o600, group: str = "") -> trio.SocketListener:
-    await _clear_stale(path)
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    # Bound synchronously: trio binds a unix socket in a worker thread, during which the umask below would
-    # apply to whatever else the process creates, and a virtual clock (tests) races ahead. A bind is one
-    # quick filesystem operation.
+def bind_unix(path: str, mode: int) -> trio.socket.SocketType:
+    """A unix stream socket bound at ``path``, created with ``mode`` from the first instant.
+
+    Bound synchronously: trio binds a unix socket in a worker thread, during which the umask would apply to
+    whatever else the process creates and a virtual clock (tests) runs every pending timer ahead. A bind is
+    one quick filesystem operation.
+    """
     plain = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o777 & ~mode)
     try:
         plain.bind(path)
-    except OSError as exc:
+    except OSError:
         plain.close()
-        raise ListenError(f"control socket {path}: cannot bind: {exc.strerror or exc}") from None
+        raise
     finally:
         os.umask(old)
-    sock = trio.socket.from_stdlib_socket(plain)
+    return trio.socket.from_stdlib_socket(plain)
+
+
+async def open_unix_listener(path: str, mode: int = 0o600, group: str = "") -> trio.SocketListener:
+    await _clear_stale(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    try:
+        sock = bind_unix(path, mode)
+    except OSError as exc:
+        raise ListenError(f"control socket {path}: cannot bind: {exc.strerror or exc}") from None
     try:
         if group:
             os.chown(path, -1, grp.getgrnam(group).gr_gid)

@@ -20,6 +20,7 @@ from typing import IO
 
 import trio
 
+from balanz.control.listener import bind_unix
 from balanz.sim.console import CommandError, execute, parse_command
 from balanz.sim.runner import Companion, SiteRun
 
@@ -89,17 +90,12 @@ async def open_console_socket(path: str) -> trio.SocketListener:
             "Unix socket path may have; choose a shorter one, e.g. /tmp/balanz-sim.sock"
         )
     await _remove_stale(path)
-    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_mask = os.umask(0o177)
     try:
-        await sock.bind(path)
+        sock = bind_unix(path, 0o600)
     except OSError as exc:
-        sock.close()
         raise ConsoleSocketError(
             f"--console-socket {path}: cannot create it: {exc.strerror or exc}"
         ) from None
-    finally:
-        os.umask(old_mask)
     os.chmod(path, 0o600)
     sock.listen()
     return trio.SocketListener(sock)
