@@ -10,7 +10,7 @@ the host's clock is stepped, and the allocator moves its remembered instants by 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import trio
@@ -79,7 +79,7 @@ def _utc_now() -> datetime:
 
 async def follow_wall(
     clock: SiteClock,
-    on_step: Callable[[timedelta], Awaitable[None] | None],
+    on_step: Callable[[timedelta], None],
     *,
     interval_s: float = 10.0,
     threshold_s: float = 2.0,
@@ -99,6 +99,4 @@ async def follow_wall(
         seconds = step.total_seconds()
         level = logging.WARNING if abs(seconds) >= 60 else logging.INFO
         log.log(level, "host clock stepped by %+.1f s; balanz follows it (now %s)", seconds, clock.now())
-        result = on_step(step)
-        if result is not None:
-            await result
+        on_step(step)

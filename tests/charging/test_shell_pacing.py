@@ -19,6 +19,7 @@ from balanz.charging.site_model import accepted, restored_state
 from balanz.clock import SiteClock
 from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig, ProfilesConfig
 from balanz.events import EventBus
+from tests.charging.fakes import profile_limit
 
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 PROFILES = ProfilesConfig(min_interval_s=10, retry_initial_s=10, retry_max_s=300)
@@ -99,7 +100,7 @@ class RejectingCharger:
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         if action != "SetChargingProfile":
             return {"status": "Accepted"}
-        limit = payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+        limit = profile_limit(payload)
         self.calls.append((trio.current_time(), limit))
         return {"status": "Rejected" if limit > 0 else "Accepted"}
 

@@ -18,6 +18,7 @@ from balanz.charging.site_model import accepted, restored_state
 from balanz.clock import SiteClock
 from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupConfig
 from balanz.events import EventBus
+from tests.charging.fakes import Chargers, profile_limit
 
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ class FakeCharger:
 
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         if action == "SetChargingProfile":
-            limit = payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+            limit = profile_limit(payload)
             connector = payload["connectorId"]
             self.calls.append((trio.current_time(), connector, limit))
             self.holds[connector] = max(self.holds.get(connector, 0.0), limit)
@@ -41,14 +42,6 @@ class FakeCharger:
             await trio.sleep_forever()
         await trio.sleep(self.delay_s)
         return {"status": "Accepted"}
-
-
-class Chargers:
-    def __init__(self, **chargers: FakeCharger) -> None:
-        self.chargers = chargers
-
-    def connection(self, charger_id: str) -> Any:
-        return self.chargers.get(charger_id)
 
 
 def config(supply: int = 32, connectors: int = 1, **allocator: object) -> Config:

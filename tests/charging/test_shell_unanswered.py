@@ -20,6 +20,7 @@ from balanz.config.schema import AllocatorConfig, ChargerConfig, Config, GroupCo
 from balanz.csms.meter_values import ConnectorMeter, MeterSample, Stamped
 from balanz.events import ChargerDisconnected, EventBus, MeterUpdated
 from balanz.wire.errors import CallTimeout
+from tests.charging.fakes import Chargers, profile_limit
 
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 TIMEOUT_S = 30.0
@@ -36,20 +37,12 @@ class SilentCharger:
     async def call_raw(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         if action != "SetChargingProfile":
             return {"status": "Accepted"}
-        limit = payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+        limit = profile_limit(payload)
         self.calls.append((trio.current_time(), limit))
         if self.swallow is None or len(self.calls) <= self.swallow:
             await trio.sleep(TIMEOUT_S)
             raise CallTimeout("CP", action, TIMEOUT_S)
         return {"status": "Accepted"}
-
-
-class Chargers:
-    def __init__(self, **chargers: Any) -> None:
-        self.chargers = chargers
-
-    def connection(self, charger_id: str) -> Any:
-        return self.chargers.get(charger_id)
 
 
 async def start(nursery: trio.Nursery, chargers: Chargers, supply: int = 64) -> AllocatorService:
