@@ -234,6 +234,15 @@ def charger_uncontrollable(state: State, site: Site, charger_id: str, flag: bool
     return replace(state, chargers={**state.chargers, charger_id: ch}, changed=_touch(state, keys))
 
 
+def charger_floor(state: State, site: Site, charger_id: str, amps: int) -> State:
+    """The charger's floor (profiles.md §5.4): the shell learnt it refuses 0 A, or its idle limit is set."""
+    if state.charger(charger_id).floor_a == amps:
+        return state
+    ch = replace(state.charger(charger_id), floor_a=amps)
+    keys = [c.key for c in site.charger_by_id[charger_id].connectors]
+    return replace(state, chargers={**state.chargers, charger_id: ch}, changed=_touch(state, keys))
+
+
 def release_offline(state: State, site: Site, charger_id: str) -> State:
     """R27 ``release-offline``: the operator asserts an offline charger draws nothing."""
     connectors = dict(state.connectors)

@@ -28,17 +28,23 @@ def connector_exposure(
     params: Params,
     now: datetime,
 ) -> tuple[int, bool]:
-    """R17 items 1–5 for one connector; the flag says the real limit is unknown (item 4)."""
+    """R17 items 1–5 for one connector; the flag says the real limit is unknown (item 4).
+
+    Every limit the charger holds is at least its floor (``ChargerState.floor_a``, profiles.md §5.4): an
+    acknowledged 0 A on a charger that refuses 0 A is really its 6 A pause, and a connector with a non-zero
+    idle limit keeps that TxDefault under any lower TxProfile (item 1 counts the larger of both).
+    """
     if (
         not ch.connected
         and params.offline_release_after_s > 0
         and ch.since is not None
         and now - ch.since >= timedelta(seconds=params.offline_release_after_s)
     ):
-        return params.offline_fallback_a, False
+        return max(params.offline_fallback_a, ch.floor_a), False
     unknown = cs.acked is None or ch.uncontrollable or not charger.smart_charging
     base = connector.max_current_a if unknown else cs.acked
     assert base is not None
+    base = max(base, ch.floor_a)
     value = base
     for flight in cs.in_flight:
         value = max(value, flight.value)

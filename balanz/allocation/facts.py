@@ -37,8 +37,9 @@ class Context:
 @dataclass(slots=True)
 class Facts:
     """``valid``: the instant the answer could change by time alone (None: never). ``want`` is set exactly
-    when ``active`` (an unpinned connector with an active status, R2). Never changed after creation (not
-    frozen only because a frozen dataclass costs a microsecond more per connector and run)."""
+    when ``active`` (an unpinned connector with an active status, R2). ``floor``: the charger's floor
+    (``ChargerState.floor_a``), held by the connector whatever it is offered. Never changed after creation
+    (not frozen only because a frozen dataclass costs a microsecond more per connector and run)."""
 
     cs: ConnectorState
     valid: datetime | None
@@ -48,6 +49,7 @@ class Facts:
     active: bool
     want: Want | None
     order: tuple[object, ...]
+    floor: int
 
 
 def order_key(cs: ConnectorState, key: Key, quantum: float) -> tuple[object, ...]:
@@ -72,10 +74,10 @@ def connector_facts(ctx: Context, key: Key, cs: ConnectorState, ch: ChargerState
     order = order_key(cs, key, params.fair_share_energy_quantum_wh)
     reason = is_pinned(charger, ch, cs)
     if reason is not None or not cs.active:
-        return Facts(cs, None, ids, priority, reason, False, None, order)
+        return Facts(cs, None, ids, priority, reason, False, None, order, ch.floor_a)
     if cs.suspended_by_operator:
         # nothing is learnt about the EV while the operator holds it at 0 A: no rule runs, no wake-up
-        return Facts(cs, None, ids, priority, None, True, _SUSPENDED, order)
+        return Facts(cs, None, ids, priority, None, True, _SUSPENDED, order, ch.floor_a)
     w = want(connector, cs, params, ctx.now, site.tz)
     wake = w.wake
     amps = w.amps
@@ -90,4 +92,4 @@ def connector_facts(ctx: Context, key: Key, cs: ConnectorState, ch: ChargerState
         and any(g in ctx.suspended_groups for g in site.paths[charger.group])
     ):
         w = Want(sent, "R22", "group suspended by the operator: no increases", session=w.session)
-    return Facts(cs, wake, ids, priority, None, True, w, order)
+    return Facts(cs, wake, ids, priority, None, True, w, order, ch.floor_a)

@@ -11,6 +11,11 @@ rounds are granted at once — exactly what ``t`` single rounds would give, sinc
 fail. Then one single round is played, in order, and every connector that fails a check leaves: rooms
 only shrink within a level, so a check that fails once fails for the rest of the level. Each bulk step
 ends with at least one connector leaving, so a level costs a few passes instead of one per ampere.
+
+A connector whose charger has a floor (``floors``: it holds that many amperes whatever it is offered,
+profiles.md §5.4) has its floor taken from the room before the first level by the caller. Its claim, if
+it wants the minimum, gets it at no further cost and grows from ``min(want, floor)``: the floor is there
+anyway, and only amperes above it cost room.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import bisect
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from balanz.allocation.model import Key
@@ -54,20 +59,27 @@ Change = tuple[ClaimEntry | None, ClaimEntry | None]
 """One connector's claim before and after (None: no claim)."""
 
 
-def hand_out(claims: Sequence[ClaimEntry], room: dict[int, int], minimum: int) -> Handout:
-    """The grant of every claim (``claims`` sorted), level by level, consuming ``room``."""
+def hand_out(
+    claims: Sequence[ClaimEntry], room: dict[int, int], minimum: int, floors: Mapping[Key, int]
+) -> Handout:
+    """The grant of every claim (``claims`` sorted), level by level, consuming ``room`` (floors already
+    taken from it)."""
     grants: dict[Key, int] = {}
     levels: dict[int, Level] = {}
     for negative, start, end in _levels(claims):
-        levels[negative] = _play(claims[start:end], room, minimum, grants)
+        levels[negative] = _play(claims[start:end], room, minimum, grants, floors)
     return Handout(grants, levels, room)
 
 
 def hand_out_again(
-    claims: Sequence[ClaimEntry], minimum: int, old: Handout, changes: Sequence[Change]
+    claims: Sequence[ClaimEntry],
+    minimum: int,
+    old: Handout,
+    changes: Sequence[Change],
+    floors: Mapping[Key, int],
 ) -> tuple[Handout, set[Key]]:
-    """The hand-out after ``changes`` to the claims (pinned exposures and counters unchanged); also the
-    keys whose grant differs from ``old``.
+    """The hand-out after ``changes`` to the claims (pinned exposures, floors and counters unchanged, and
+    no changed claim with a floor); also the keys whose grant differs from ``old``.
 
     Levels above the first changed one are kept (they are played first and see the same room). A changed
     level that starts with its old room is shortened when possible: if only wants changed (same order,
@@ -99,8 +111,9 @@ def hand_out_again(
             levels.update((n, lv) for n, lv in old.levels.items() if n >= negative)
             return Handout(grants, levels, old.room), regranted
         played: dict[Key, int] = {}
+        changed = by_level.get(negative, [])
         levels[negative] = _play_again(
-            claims[start:end], room, minimum, played, old_level, by_level.get(negative, []), old.grants
+            claims[start:end], room, minimum, played, old_level, changed, old.grants, floors
         )
         for key, grant in played.items():
             if grants.get(key) != grant:
@@ -117,6 +130,7 @@ def _play_again(
     old: Level | None,
     changes: list[Change],
     granted_before: dict[Key, int],
+    floors: Mapping[Key, int],
 ) -> Level:
     if old is not None and old.before == room:
         want_only = all(
@@ -147,9 +161,7 @@ def _play_again(
             for _a, b in changes:
                 assert b is not None
                 grants[b[2]] = minimum if granted_before.get(b[2], 0) else 0
-            growing = [[claim[2], claim[3], claim[4], minimum] for claim in granted if claim[3] > minimum]
-            if growing:
-                _round_robin(growing, room, grants)
+            _grow_from_minimum(granted, room, minimum, grants, floors)
             return Level(old.before, old.after_minimum, granted, dict(room))
         get = room.__getitem__
         if not old.granted and all(
@@ -159,7 +171,7 @@ def _play_again(
                 if b is not None:
                     grants[b[2]] = 0
             return old
-    return _play(level, room, minimum, grants)
+    return _play(level, room, minimum, grants, floors)
 
 
 def _replaced(granted: tuple[ClaimEntry, ...], changes: list[Change]) -> tuple[ClaimEntry, ...]:
@@ -207,27 +219,52 @@ def _levels(claims: Sequence[ClaimEntry]) -> list[tuple[int, int, int]]:
     return found
 
 
-def _play(level: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]) -> Level:
+def _play(
+    level: Sequence[ClaimEntry],
+    room: dict[int, int],
+    minimum: int,
+    grants: dict[Key, int],
+    floors: Mapping[Key, int],
+) -> Level:
     before = dict(room)
-    granted = _minimum_pass(level, room, minimum, grants)
+    granted = _minimum_pass(level, room, minimum, grants, floors)
     after = dict(room)
-    _grow(granted, room, minimum, grants)
+    _grow_from_minimum(granted, room, minimum, grants, floors)
     return Level(before, after, granted, dict(room))
 
 
-def _grow(granted: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]) -> None:
-    """After the minimum pass: the minimum to every granted claim, then the round robin."""
-    grants.update(dict.fromkeys([claim[2] for claim in granted], minimum))
-    growing = [[claim[2], claim[3], claim[4], minimum] for claim in granted if claim[3] > minimum]
+def _grow_from_minimum(
+    granted: Sequence[ClaimEntry],
+    room: dict[int, int],
+    minimum: int,
+    grants: dict[Key, int],
+    floors: Mapping[Key, int],
+) -> None:
+    """After the minimum pass: the minimum (or ``min(want, floor)``) to every granted claim, then the
+    round robin."""
+    if floors:
+        starts = [min(claim[3], max(minimum, floors.get(claim[2], 0))) for claim in granted]
+    else:
+        starts = [minimum] * len(granted)
+    grants.update(zip([claim[2] for claim in granted], starts, strict=True))
+    growing = [
+        [claim[2], claim[3], claim[4], start]
+        for claim, start in zip(granted, starts, strict=True)
+        if claim[3] > start
+    ]
     if growing:
         _round_robin(growing, room, grants)
 
 
 def _minimum_pass(
-    level: Sequence[ClaimEntry], room: dict[int, int], minimum: int, grants: dict[Key, int]
+    level: Sequence[ClaimEntry],
+    room: dict[int, int],
+    minimum: int,
+    grants: dict[Key, int],
+    floors: Mapping[Key, int],
 ) -> tuple[ClaimEntry, ...]:
     """The minimum to each claim in order while every counter it draws on has room for it; returns the
-    claims that got it (grants of the others: 0).
+    claims that got it (grants of the others: 0). A claim with a floor gets it without a check or a cost.
 
     A counter with room for every eligible claim on it (``need`` ≤ room) can never fail a check, so only
     the *short* counters are followed claim by claim; the others are charged in bulk at the end. The
@@ -236,7 +273,8 @@ def _minimum_pass(
     """
     grants.update(dict.fromkeys([claim[2] for claim in level], 0))
     eligible = [claim for claim in level if claim[3] >= minimum]
-    need = Counter(itertools.chain.from_iterable(claim[4] for claim in eligible))
+    paying = [claim for claim in eligible if claim[2] not in floors] if floors else eligible
+    need = Counter(itertools.chain.from_iterable(claim[4] for claim in paying))
     short = {k for k, n in need.items() if n * minimum > room[k]}
     if short:
         granted: list[ClaimEntry] = []
@@ -244,6 +282,9 @@ def _minimum_pass(
         subsets: dict[tuple[int, ...], tuple[int, ...]] = {}
         failed: set[tuple[int, ...]] = set()
         for claim in eligible:
+            if claim[2] in floors:
+                granted.append(claim)
+                continue
             sub = _short_subset(subsets, claim[4], short)
             if not sub:
                 granted.append(claim)
@@ -254,7 +295,7 @@ def _minimum_pass(
                     granted.append(claim)
                 else:
                     failed.add(sub)
-        use = Counter(itertools.chain.from_iterable(claim[4] for claim in granted))
+        use = Counter(itertools.chain.from_iterable(claim[4] for claim in granted if claim[2] not in floors))
     else:
         granted, use = eligible, need
     for k, n in use.items():

@@ -106,13 +106,17 @@ class ChargerState:
     """Connection facts the allocator needs (R2 pinning, R19, R23, R24).
 
     ``reasserting``: connected but our profiles not yet re-acknowledged since the connection; its
-    connectors stay pinned. ``since``: when ``connected`` last changed.
+    connectors stay pinned. ``since``: when ``connected`` last changed. ``floor_a``: the lowest limit the
+    charger really holds on each connector (profiles.md §5.4): its idle TxDefault when ``idle_limit_a`` is
+    not 0, or the 6 A a charger that refuses 0 A (``zero_unsupported``) is paused and kept idle at. An
+    offer below it is installed as ``floor_a``, so exposures never drop below it.
     """
 
     connected: bool = False
     since: datetime | None = None
     reasserting: bool = False
     uncontrollable: bool = False
+    floor_a: int = 0
 
 
 @dataclass(frozen=True, slots=True)

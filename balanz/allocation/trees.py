@@ -59,6 +59,7 @@ class Tree:
     claims: list[ClaimEntry]
     claim_of: dict[Key, ClaimEntry]
     pinned: dict[Key, tuple[int, tuple[int, ...]]]
+    held: dict[Key, tuple[int, tuple[int, ...]]]
     handout: Handout
     candidates: dict[Key, ClaimEntry]
     idle: dict[Key, int]
@@ -75,7 +76,7 @@ class Tree:
 
 def empty_tree() -> Tree:
     return Tree(
-        {}, {}, {}, {}, {}, [], {}, {}, Handout({}, {}, {}), {}, {}, [], [], [], [], [], None, {}, {}, {}
+        {}, {}, {}, {}, {}, [], {}, {}, {}, Handout({}, {}, {}), {}, {}, [], [], [], [], [], None, {}, {}, {}
     )
 
 
@@ -187,7 +188,9 @@ def update_tree(
     elif changed is None or len(tree.handout.room) != len(ctx.counters.by_root.get(root, ())):
         regranted = _hand_out(ctx, root, tree)
     else:
-        tree.handout, regranted = hand_out_again(tree.claims, params.min_allocation_a, tree.handout, changed)
+        tree.handout, regranted = hand_out_again(
+            tree.claims, params.min_allocation_a, tree.handout, changed, _floors(tree)
+        )
     grants, facts = tree.handout.grants, tree.facts
     touched |= regranted
     for key in touched:
@@ -224,9 +227,10 @@ def update_tree(
 def _account(
     tree: Tree, w: _Writer, touched: set[Key], index: dict[Key, int], fresh: bool
 ) -> list[ClaimChange] | None:
-    """Exposure sums, claims, pinned exposures and idle offers of the touched connectors. Returns the
-    changed claims — None: play the whole hand-out again (a fresh tree, or a pinned exposure moved the
-    room every level starts from)."""
+    """Exposure sums, claims, pinned exposures, held floors and idle offers of the touched connectors.
+    Returns the changed claims — None: play the whole hand-out again (a fresh tree, a pinned exposure or
+    a held floor moved the room every level starts from, or the claim of a connector with a floor changed:
+    the shortcuts of ``hand_out_again`` assume every claim starts from the minimum)."""
     facts, exposures = tree.facts, tree.exposures
     changed: list[ClaimChange] | None = None if fresh else []
     pinned_moved = False
@@ -250,6 +254,8 @@ def _account(
         claim = (-f.priority, f.order, key, f.want.amps, ids) if f.want is not None and f.active else None
         old_claim = tree.claim_of.get(key)
         if claim != old_claim:
+            if f.floor:
+                pinned_moved = True
             if changed is not None:
                 changed.append((old_claim, claim))
             claims = w("claims")
@@ -264,12 +270,9 @@ def _account(
             else:
                 del w("claim_of")[key]
         pin = (exposure, ids) if f.pinned is not None else None
-        if pin != tree.pinned.get(key):
+        hold = (f.floor, ids) if f.floor and f.pinned is None else None
+        if _reserve(w, "pinned", tree.pinned, key, pin) | _reserve(w, "held", tree.held, key, hold):
             pinned_moved = True
-            if pin is None:
-                del w("pinned")[key]
-            else:
-                w("pinned")[key] = pin
         if f.pinned is None and not f.active and f.cs.sent_value != 0:
             if key not in tree.idle:
                 w("idle")[key] = index[key]
@@ -280,18 +283,43 @@ def _account(
     return None if pinned_moved else changed
 
 
+def _reserve(
+    w: _Writer,
+    name: str,
+    current: dict[Key, tuple[int, tuple[int, ...]]],
+    key: Key,
+    entry: tuple[int, tuple[int, ...]] | None,
+) -> bool:
+    """Set (or with None drop) one amount the hand-out takes from the room first; whether it moved."""
+    if entry == current.get(key):
+        return False
+    if entry is None:
+        del w(name)[key]
+    else:
+        w(name)[key] = entry
+    return True
+
+
 def _hand_out(ctx: Context, root: str, tree: Tree) -> set[Key]:
-    """R15 for the whole tree: room = limits − headroom − pinned exposures, then level by level. Returns
-    the keys whose grant differs from the tree's previous hand-out."""
+    """R15 for the whole tree: room = limits − headroom − pinned exposures − held floors, then level by
+    level. Returns the keys whose grant differs from the tree's previous hand-out.
+
+    A floor is held whatever the connector is offered (idle, paused, or short of room), so it is taken
+    from the room before any level, like a pinned exposure; a claim with a floor then starts from it.
+    """
     counters = ctx.counters
     limit, headroom = counters.limit, counters.headroom
     room = {k: limit[k] - headroom[k] for k in counters.by_root.get(root, ())}
-    for exposure, ids in tree.pinned.values():
+    for exposure, ids in (*tree.pinned.values(), *tree.held.values()):
         for k in ids:
             room[k] -= exposure
     old = tree.handout.grants
-    tree.handout = hand_out(tree.claims, room, ctx.params.min_allocation_a)
+    tree.handout = hand_out(tree.claims, room, ctx.params.min_allocation_a, _floors(tree))
     return {key for key, grant in tree.handout.grants.items() if old.get(key) != grant}
+
+
+def _floors(tree: Tree) -> dict[Key, int]:
+    return {key: floor for key, (floor, _ids) in tree.held.items()}
 
 
 def _diff(ctx: Context, tree: Tree) -> None:

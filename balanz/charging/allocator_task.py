@@ -173,6 +173,8 @@ class AllocatorService:
         self.site = site
         self.dispatcher.site = site
         self.dispatcher.forget_setups()
+        if hasattr(self, "state"):
+            self.state = self.dispatcher.with_floors(self.state)
         return True
 
     def _unknown(self, event: Event) -> bool:
@@ -203,6 +205,7 @@ class AllocatorService:
         # transactions are known by now.
         self.refresh_site()
         self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
+        self.state = self.dispatcher.with_floors(self.state)
         if self.operator_intents is not None:
             self.state = self.operator_intents(self.state)
         sub = self.bus.subscribe("allocator", capacity=self.queue_capacity)

@@ -134,6 +134,28 @@ class Dispatcher:
         """The strategy chosen for this charger (probing sets it); the spec's default until then."""
         return self.strategies.get(charger_id) or _DEFAULT_STRATEGY
 
+    def set_strategy(self, charger_id: str, strategy: Strategy | None) -> None:
+        """Probing or the ladder chose a strategy (None: the charger is uncontrollable). A strategy that
+        ends at a floor (0 A refused) raises what every connector of the charger holds: the core learns it
+        here, before any offer is sent on the new strategy, so no acknowledged 0 A is ever counted as 0."""
+        if strategy is None:
+            self.strategies.pop(charger_id, None)
+        else:
+            self.strategies[charger_id] = strategy
+        floor = self.floor_a(charger_id)
+        self.update(lambda s: tr.charger_floor(s, self.site, charger_id, floor))
+
+    def floor_a(self, charger_id: str) -> int:
+        """The amperes each connector of the charger holds whatever it is offered (profiles.md §5.4): its
+        idle limit, raised to the strategy's floor."""
+        return math.ceil(self._idle(charger_id) - 1e-9)
+
+    def with_floors(self, state: State) -> State:
+        """``state`` with every charger's floor (at start-up and when the site changes)."""
+        for charger in self.site.chargers:
+            state = tr.charger_floor(state, self.site, charger.id, self.floor_a(charger.id))
+        return state
+
     def dated(self, charger_id: str, now: datetime) -> datetime:
         """The instant profiles for this charger start from: in its own time when its clock runs behind
         ours (pitfalls P4), else ``now``."""

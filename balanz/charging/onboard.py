@@ -233,13 +233,13 @@ class Onboarding:
         )
         ch.ladder = result
         if isinstance(result, Uncontrollable):
-            self.dispatcher.strategies.pop(charger_id, None)
+            self.dispatcher.set_strategy(charger_id, None)
             self._uncontrollable(charger_id, result.reason, chosen=not (smart and charger.smart_charging))
             return
         for note in result.notes:
             log.warning("%s", note)
         ch.reason = ""
-        self.dispatcher.strategies[charger_id] = result.current
+        self.dispatcher.set_strategy(charger_id, result.current)
         log.info("charger %s: profile strategy %s", charger_id, result.current.text())
 
     async def _probe(self, charger_id: str, conn: Any) -> ProbeResult:
@@ -371,13 +371,13 @@ class Onboarding:
         )
         if isinstance(decision.state, Uncontrollable):
             ch.ladder = decision.state
-            self.dispatcher.strategies.pop(charger_id, None)
+            self.dispatcher.set_strategy(charger_id, None)
             self._uncontrollable(charger_id, decision.state.reason)
             return False
         ch.ladder = decision.state
         if decision.outcome in (Outcome.NEXT, Outcome.NO_CAP):
             current = decision.state.current
-            self.dispatcher.strategies[charger_id] = current
+            self.dispatcher.set_strategy(charger_id, current)
             log.warning("charger %s: %s; next strategy %s", charger_id, decision.reason, current.text())
             return True
         log.info("charger %s: %s", charger_id, decision.reason)

@@ -4,7 +4,10 @@ Sites: up to 50 groups nested up to 4 deep, up to 500 connectors, 1- and 3-phase
 maps, charger caps, external limits, quotas in both modes. Events: arrivals, departures, usage,
 status changes, rejections, lost answers, slot changes (schedules change every few minutes inside the
 simulated hour), external-limit changes, operator suspensions (groups and single connectors), priority
-overrides and group-limit overrides (with and without expiry), disconnects and reboots.
+overrides and group-limit overrides (with and without expiry), disconnects and reboots. A fifth of the
+chargers hold a floor (profiles.md §5.4: 6 or 8 A whatever they are offered) from the start — in
+cooperating runs only where the floors fit every limit their groups ever have — and the other runs also
+set and clear floors as they go.
 
 Properties checked after every run of the shell loop:
 - the incremental plan (``previous=``) equals a full plan, run after run (a third of the examples of the
@@ -36,7 +39,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from balanz.allocation import events
-from balanz.allocation.constraints import window_rules
+from balanz.allocation.constraints import rules_at, window_rules
 from balanz.allocation.exposure import all_exposures
 from balanz.allocation.invariant import constraints, excesses, violations, window_violations
 from balanz.allocation.model import Charger, Connector, Group, Params, Site
@@ -133,6 +136,7 @@ class Driver:
     next_instant: datetime | None = None
     previous: Plan | None = None
     compare_full: bool = False
+    floors: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         self.queue: list[tuple[datetime, int, str, tuple]] = []
@@ -141,6 +145,7 @@ class Driver:
         state = State(started_at=self.now - timedelta(hours=1))
         for charger in self.site.chargers:
             state = events.charger_connected(state, self.site, charger.id, self.now, booted=False)
+            state = events.charger_floor(state, self.site, charger.id, (self.floors or {}).get(charger.id, 0))
             for connector in charger.connectors:
                 state = events.status_changed(state, connector.key, "Available", self.now)
                 state = events.offer_sent(state, connector.key, 0, self.now)
@@ -186,6 +191,19 @@ class Driver:
         if self.well_behaved:
             found = violations(self.site, self.state, self.params, self.now)
             assert not found, f"{self.now}: {[str(v) for v in found]}"
+            self.check_floors()
+
+    def check_floors(self) -> None:
+        """The chargers' own view, independent of the exposure rules: a connector holds at least its
+        charger's floor whatever it was told."""
+        site, state, now = self.site, self.state, self.now
+        exposures = all_exposures(site, state, self.params, now)
+        held = {key: max(value, state.charger(key[0]).floor_a) for key, value in exposures.items()}
+        for constraint in constraints(site, state, self.params, rules_at(site, state, self.params, now)):
+            used = sum(held.get(key, 0) for key in constraint.members)
+            assert used <= constraint.limit, (
+                f"{now}: {constraint.label} holds {used} A > {constraint.limit} A"
+            )
 
     def advance(self, target: datetime) -> None:
         while True:
@@ -336,29 +354,64 @@ def scenarios(draw, well_behaved: bool):
     return seed, n_groups, n_connectors, params, ops
 
 
+def floors_fit(site: Site, floors: dict[str, int]) -> bool:
+    """Whether the floors alone stay within every limit their groups can ever have (every quota of every
+    slot, the external fallback; cooperating runs never set a limit lower) and every charger cap."""
+    for charger in site.chargers:
+        held = floors.get(charger.id, 0) * len(charger.connectors)
+        if charger.charger_max_a is not None and held > charger.charger_max_a:
+            return False
+    for group in site.groups:
+        limits = [a for slot in group.schedule.slots for _t, a in slot.quotas] if group.schedule else []
+        if group.external_fallback_a is not None:
+            limits.append(group.external_fallback_a)
+        held = sum(
+            floors.get(c.id, 0) * len(c.connectors) for c in site.chargers if group.id in site.paths[c.group]
+        )
+        if limits and held > min(limits):
+            return False
+    return True
+
+
 def drive(scenario, well_behaved: bool) -> None:
     seed, n_groups, n_connectors, params, ops = scenario
     rnd = random.Random(seed)
     site = build_site(rnd, n_groups, n_connectors, well_behaved)
-    driver = Driver(site, params, rnd, well_behaved, compare_full=not well_behaved and seed % 3 == 0)
+    # floors come from their own stream, so that the sites and events of a seed stay what they were
+    floors_rnd = random.Random(seed ^ 0xF1002)
+    floors: dict[str, int] = {}
+    for charger in site.chargers:
+        if floors_rnd.random() < 0.2:
+            amps = floors_rnd.choice((6, 6, 8))
+            if not well_behaved or floors_fit(site, {**floors, charger.id: amps}):
+                floors[charger.id] = amps
+    driver = Driver(
+        site, params, rnd, well_behaved, compare_full=not well_behaved and seed % 3 == 0, floors=floors
+    )
     events_rnd = random.Random(seed ^ 0x5EED)
     for _ in range(ops):
         dt, kind = events_rnd.randrange(0, 241), events_rnd.choice(KINDS)
         pick, value = events_rnd.randrange(0, 10_001), events_rnd.randrange(0, 41)
         driver.advance(driver.now + timedelta(seconds=dt))
         driver.event(kind, pick, value)
+        if not well_behaved and floors_rnd.random() < 0.1:
+            charger = site.chargers[floors_rnd.randrange(len(site.chargers))]
+            driver.state = events.charger_floor(driver.state, site, charger.id, floors_rnd.choice((0, 6, 8)))
         driver.run()
     driver.advance(driver.now + timedelta(seconds=70))
 
 
 def check_utilisation(site: Site, state: State, params: Params, result: Plan) -> None:
-    """Every connector short of its want is blocked by a constraint with room below its next step."""
+    """Every connector short of its want is blocked by a constraint with room below its next step. A
+    connector holds at least its charger's floor whatever its target."""
     now = result.now
     rules = window_rules(site, state, params, now, now + timedelta(seconds=params.schedule_lead_s))
     found = constraints(site, state, params, rules)
     exposures = all_exposures(site, state, params, now)
     amounts = {key: exposures[key] for key in result.pinned}
-    amounts.update(result.targets)
+    amounts.update(
+        (key, max(target, state.charger(key[0]).floor_a)) for key, target in result.targets.items()
+    )
     rooms = []
     for constraint in found:
         headroom = 0

@@ -321,6 +321,61 @@ def test_r17_reported_offered_or_usage_above_limit_raise_exposure():
     assert all_exposures(site, make_state(site, {A: cs}), P, NOW)[A] == 14
 
 
+def floored(site: Site, floors: dict[str, int]) -> dict[str, ChargerState]:
+    return {c.id: ChargerState(True, ago(7200), floor_a=floors.get(c.id, 0)) for c in site.chargers}
+
+
+def test_r17_floor_counts_whatever_was_acknowledged_and_while_offline():
+    """profiles.md §5.4: a charger that refuses 0 A is paused and kept idle at 6 A, so an acknowledged 0 A
+    there is 6 A; an offline charger released after its timeout still holds the floor."""
+    from balanz.allocation.exposure import all_exposures
+
+    site = make_site()
+    state = make_state(site, {B: charging(8, since=600)}, floored(site, {"A": 6, "B": 6}))
+    assert all_exposures(site, state, P, NOW) == {A: 6, B: 8}
+    params = replace(P, offline_release_after_s=60)
+    offline = events.charger_disconnected(state, site, "A", ago(120))
+    assert all_exposures(site, offline, params, NOW)[A] == 6
+    assert all_exposures(site, events.charger_floor(state, site, "A", 0), P, NOW)[A] == 0
+
+
+def test_r15_floors_are_held_before_any_level_and_a_floored_claim_pays_only_above_it():
+    """Limit 20: idle A holds its 6 A floor, so charging B (at 12 A, wanting 15) gets 14. Limit 10 with B at
+    priority 5 and floored A at 1: A's 6 A leave 4, too little for B's minimum, so A grows into them —
+    the sum the chargers allow is 10 either way."""
+    site = make_site("20")
+    state = make_state(site, {B: charging(12, since=600)}, floored(site, {"A": 6}))
+    result, after = run(site, state)
+    assert result.targets == {A: 0, B: 14}
+    assert changes(result) == {B: 14}
+    assert not violations(site, after, P, NOW)
+
+    chargers = [
+        Charger("A", "G", (Connector("A", 1),), priority=1),
+        Charger("B", "G", (Connector("B", 1),), 5),
+    ]
+    site = make_site("10", chargers)
+    state = make_state(site, {A: charging(6, since=600), B: charging(0)}, floored(site, {"A": 6}))
+    result, after = run(site, state)
+    assert result.targets == {A: 9, B: 0}
+    assert not violations(site, after, P, NOW)
+
+
+def test_r15_floored_connector_paused_at_zero_is_left_alone_and_counted():
+    """A suspended session on a floored charger wants 0 and stays at its acknowledged 0 A (really 6 A):
+    nothing is sent to it, and B's ramp to 9 A waits for room the floor holds."""
+    site = make_site("12")
+    paused = replace(
+        charging(0), status="SuspendedEVSE", session=Session(1, ago(3600), suspend_until=ago(-600))
+    )
+    state = make_state(site, {A: paused, B: charging(6, since=600)}, floored(site, {"A": 6}))
+    result, after = run(site, state)
+    assert result.wants == {A: 0, B: 9}
+    assert result.targets == {A: 0, B: 6}
+    assert changes(result) == {}
+    assert not violations(site, after, P, NOW)
+
+
 def test_r19_uncontrollable_charger_counts_its_maximum():
     site = make_site("40")
     state = make_state(

@@ -107,3 +107,29 @@ async def test_a_priority_set_in_the_monitor_moves_current(nursery, tmp_path, au
         await close_clients()
     assert cp1.limit(1).amps > before, "the prioritised car is allowed more"
     assert cp1.limit(1).amps + cp2.limit(1).amps <= SUPPLY_A
+
+
+async def test_a_non_zero_idle_limit_is_held_for_every_idle_connector(nursery, tmp_path, autojump_clock):
+    """profiles.idle_limit_a = 6 (cars may start without balanz, profiles.md §5.4): every idle connector
+    holds a 6 A TxDefault, so a car plugged in later starts at 6 A before balanz offers it anything. The
+    first car, alone on 24 A for half an hour, may therefore take only 24 − 2 × 6 A; when the other two
+    arrive the chargers never allow more than the supply."""
+    config = smart_config(tmp_path, 3, supply="24")
+    config = dataclasses.replace(config, profiles=dataclasses.replace(config.profiles, idle_limit_a=6))
+    site = await start_site(nursery, config, [SimChargerSpec(id=f"CP{i}") for i in (1, 2, 3)])
+    await trio.sleep(30)
+    assert [site.running.daemon.allocator.state.charger(c.id).floor_a for c in site.chargers] == [6, 6, 6]
+    watch = SafetyWatch(site.running.daemon, site.chargers, supply_a=24, log=site.log)
+    nursery.start_soon(watch.run)
+    first, *others = site.chargers
+    first.plug(1, CAR, tag="ALICE")
+    await trio.sleep(30 * 60)
+    assert first.limit(1).amps == 12
+    for charger, tag in zip(others, ("BOB", "CAROL"), strict=True):
+        charger.plug(1, CAR, tag=tag)
+        await trio.sleep(60)
+    await trio.sleep(20 * 60)
+    shares = [c.limit(1).amps for c in site.chargers]
+    assert sum(shares) <= 24, shares
+    assert all(s >= 6 for s in shares), shares
+    assert watch.problems == []
