@@ -186,11 +186,38 @@ def meter_values(
         elif len(drawing) > 1:
             session = replace(session, ev_phase=None)
     new = replace(cs, samples=samples, session=session)
-    if offered_a is not None:
-        sampled = at if offered_at is None else offered_at
-        if cs.accepted_at is None or sampled >= cs.accepted_at:
-            new = replace(new, offered_a=offered_a, offered_at=sampled)
+    sampled = at if offered_at is None else offered_at
+    if offered_a is not None and (cs.accepted_at is None or sampled >= cs.accepted_at):
+        new = replace(new, offered_a=offered_a, offered_at=sampled)
+    over = _overshoot(cs, at, max(currents, default=0.0), offered_a, sampled, params)
+    if over != cs.over_a:
+        new = replace(new, over_a=over)
     return _put(state, key, new)
+
+
+def _overshoot(
+    cs: ConnectorState,
+    at: datetime,
+    usage_a: float,
+    offered_a: float | None,
+    offered_at: datetime,
+    params: Params,
+) -> float | None:
+    """``over_a`` after one MeterValues: the report's evidence against the limit in force, taken only once
+    the charger had ``wait_after_reduce_s`` to apply it (before that the old limit may rightly show)."""
+    if cs.acked is None or cs.changed_at is None:
+        return None
+    settled = cs.changed_at + timedelta(seconds=params.wait_after_reduce_s)
+    allowed = cs.acked + params.verify_tolerance_a
+    seen: list[float] = []
+    if at > settled:
+        seen.append(usage_a)
+    if offered_a is not None and offered_at > settled:
+        seen.append(offered_a)
+    if not seen:
+        return cs.over_a
+    highest = max(seen)
+    return highest if highest > allowed else None
 
 
 def charger_connected(state: State, site: Site, charger_id: str, now: datetime, booted: bool) -> State:
@@ -206,7 +233,7 @@ def charger_connected(state: State, site: Site, charger_id: str, now: datetime, 
         cs = connectors.get(key, ConnectorState())
         cs = replace(cs, status=None)
         if booted:
-            cs = replace(cs, acked=None, in_flight=(), settling=())
+            cs = replace(cs, acked=None, in_flight=(), settling=(), over_a=None)
         connectors[key] = cs
     return replace(
         state, chargers={**state.chargers, charger_id: ch}, connectors=connectors, changed=_touch(state, keys)
@@ -248,7 +275,9 @@ def release_offline(state: State, site: Site, charger_id: str) -> State:
     connectors = dict(state.connectors)
     keys = [c.key for c in site.charger_by_id[charger_id].connectors]
     for key in keys:
-        connectors[key] = replace(connectors.get(key, ConnectorState()), acked=0, in_flight=(), settling=())
+        connectors[key] = replace(
+            connectors.get(key, ConnectorState()), acked=0, in_flight=(), settling=(), over_a=None
+        )
     return replace(state, connectors=connectors, changed=_touch(state, keys))
 
 

@@ -60,6 +60,8 @@ def connector_exposure(
             and latest.max_a > base + params.verify_tolerance_a
         ):
             value = max(value, math.ceil(latest.max_a - 1e-9))
+    if cs.over_a is not None:
+        value = max(value, math.ceil(cs.over_a - 1e-9))
     return value, unknown
 
 

@@ -8,6 +8,7 @@ skip every connector nothing happened to.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,9 +38,10 @@ class Context:
 @dataclass(slots=True)
 class Facts:
     """``valid``: the instant the answer could change by time alone (None: never). ``want`` is set exactly
-    when ``active`` (an unpinned connector with an active status, R2). ``floor``: the charger's floor
-    (``ChargerState.floor_a``), held by the connector whatever it is offered. Never changed after creation
-    (not frozen only because a frozen dataclass costs a microsecond more per connector and run)."""
+    when ``active`` (an unpinned connector with an active status, R2). ``held``: what the connector holds
+    whatever it is offered — its charger's floor (``ChargerState.floor_a``), or what it was seen taking
+    above its limit (``ConnectorState.over_a``, pitfalls P8), whichever is higher. Never changed after
+    creation (not frozen only because a frozen dataclass costs a microsecond more per connector and run)."""
 
     cs: ConnectorState
     valid: datetime | None
@@ -49,7 +51,7 @@ class Facts:
     active: bool
     want: Want | None
     order: tuple[object, ...]
-    floor: int
+    held: int
 
 
 def order_key(cs: ConnectorState, key: Key, quantum: float) -> tuple[object, ...]:
@@ -64,6 +66,7 @@ def order_key(cs: ConnectorState, key: Key, quantum: float) -> tuple[object, ...
 def connector_facts(ctx: Context, key: Key, cs: ConnectorState, ch: ChargerState) -> Facts:
     """Priority (R6), counters (R7/R8/R26), pinning (R2) and the capped want (R4, R7, R10–R14, R22)."""
     site, params = ctx.site, ctx.params
+    held = ch.floor_a if cs.over_a is None else max(ch.floor_a, math.ceil(cs.over_a - 1e-9))
     connector = site.connector_by_key[key]
     charger = site.charger_by_id[key[0]]
     priority = effective_priority(site, connector, cs, params)
@@ -74,10 +77,10 @@ def connector_facts(ctx: Context, key: Key, cs: ConnectorState, ch: ChargerState
     order = order_key(cs, key, params.fair_share_energy_quantum_wh)
     reason = is_pinned(charger, ch, cs)
     if reason is not None or not cs.active:
-        return Facts(cs, None, ids, priority, reason, False, None, order, ch.floor_a)
+        return Facts(cs, None, ids, priority, reason, False, None, order, held)
     if cs.suspended_by_operator:
         # nothing is learnt about the EV while the operator holds it at 0 A: no rule runs, no wake-up
-        return Facts(cs, None, ids, priority, None, True, _SUSPENDED, order, ch.floor_a)
+        return Facts(cs, None, ids, priority, None, True, _SUSPENDED, order, held)
     w = want(connector, cs, params, ctx.now, site.tz)
     wake = w.wake
     amps = w.amps
@@ -92,4 +95,4 @@ def connector_facts(ctx: Context, key: Key, cs: ConnectorState, ch: ChargerState
         and any(g in ctx.suspended_groups for g in site.paths[charger.group])
     ):
         w = Want(sent, "R22", "group suspended by the operator: no increases", session=w.session)
-    return Facts(cs, wake, ids, priority, None, True, w, order, ch.floor_a)
+    return Facts(cs, wake, ids, priority, None, True, w, order, held)

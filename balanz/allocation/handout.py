@@ -12,10 +12,11 @@ fail. Then one single round is played, in order, and every connector that fails 
 only shrink within a level, so a check that fails once fails for the rest of the level. Each bulk step
 ends with at least one connector leaving, so a level costs a few passes instead of one per ampere.
 
-A connector whose charger has a floor (``floors``: it holds that many amperes whatever it is offered,
-profiles.md §5.4) has its floor taken from the room before the first level by the caller. Its claim, if
-it wants the minimum, gets it at no further cost and grows from ``min(want, floor)``: the floor is there
-anyway, and only amperes above it cost room.
+A connector that holds current whatever it is offered (``held``: its charger's floor, profiles.md §5.4,
+or what it was seen taking above its limit) has that taken from the room before the first level by the
+caller. If it holds at least the minimum, its claim gets the minimum at no further cost and grows from
+``min(want, held)``: that current is there anyway, and only amperes above it cost room. (The caller
+raises a smaller held amount to the minimum for a claim that wants the minimum.)
 """
 
 from __future__ import annotations
@@ -60,14 +61,14 @@ Change = tuple[ClaimEntry | None, ClaimEntry | None]
 
 
 def hand_out(
-    claims: Sequence[ClaimEntry], room: dict[int, int], minimum: int, floors: Mapping[Key, int]
+    claims: Sequence[ClaimEntry], room: dict[int, int], minimum: int, held: Mapping[Key, int]
 ) -> Handout:
-    """The grant of every claim (``claims`` sorted), level by level, consuming ``room`` (floors already
+    """The grant of every claim (``claims`` sorted), level by level, consuming ``room`` (held amounts already
     taken from it)."""
     grants: dict[Key, int] = {}
     levels: dict[int, Level] = {}
     for negative, start, end in _levels(claims):
-        levels[negative] = _play(claims[start:end], room, minimum, grants, floors)
+        levels[negative] = _play(claims[start:end], room, minimum, grants, held)
     return Handout(grants, levels, room)
 
 
@@ -76,10 +77,10 @@ def hand_out_again(
     minimum: int,
     old: Handout,
     changes: Sequence[Change],
-    floors: Mapping[Key, int],
+    held: Mapping[Key, int],
 ) -> tuple[Handout, set[Key]]:
-    """The hand-out after ``changes`` to the claims (pinned exposures, floors and counters unchanged, and
-    no changed claim with a floor); also the keys whose grant differs from ``old``.
+    """The hand-out after ``changes`` to the claims (pinned exposures, held amounts and counters unchanged,
+    and no changed claim that holds current); also the keys whose grant differs from ``old``.
 
     Levels above the first changed one are kept (they are played first and see the same room). A changed
     level that starts with its old room is shortened when possible: if only wants changed (same order,
@@ -113,7 +114,7 @@ def hand_out_again(
         played: dict[Key, int] = {}
         changed = by_level.get(negative, [])
         levels[negative] = _play_again(
-            claims[start:end], room, minimum, played, old_level, changed, old.grants, floors
+            claims[start:end], room, minimum, played, old_level, changed, old.grants, held
         )
         for key, grant in played.items():
             if grants.get(key) != grant:
@@ -130,7 +131,7 @@ def _play_again(
     old: Level | None,
     changes: list[Change],
     granted_before: dict[Key, int],
-    floors: Mapping[Key, int],
+    held: Mapping[Key, int],
 ) -> Level:
     if old is not None and old.before == room:
         want_only = all(
@@ -161,7 +162,7 @@ def _play_again(
             for _a, b in changes:
                 assert b is not None
                 grants[b[2]] = minimum if granted_before.get(b[2], 0) else 0
-            _grow_from_minimum(granted, room, minimum, grants, floors)
+            _grow_from_minimum(granted, room, minimum, grants, held)
             return Level(old.before, old.after_minimum, granted, dict(room))
         get = room.__getitem__
         if not old.granted and all(
@@ -171,7 +172,7 @@ def _play_again(
                 if b is not None:
                     grants[b[2]] = 0
             return old
-    return _play(level, room, minimum, grants, floors)
+    return _play(level, room, minimum, grants, held)
 
 
 def _replaced(granted: tuple[ClaimEntry, ...], changes: list[Change]) -> tuple[ClaimEntry, ...]:
@@ -224,12 +225,12 @@ def _play(
     room: dict[int, int],
     minimum: int,
     grants: dict[Key, int],
-    floors: Mapping[Key, int],
+    held: Mapping[Key, int],
 ) -> Level:
     before = dict(room)
-    granted = _minimum_pass(level, room, minimum, grants, floors)
+    granted = _minimum_pass(level, room, minimum, grants, held)
     after = dict(room)
-    _grow_from_minimum(granted, room, minimum, grants, floors)
+    _grow_from_minimum(granted, room, minimum, grants, held)
     return Level(before, after, granted, dict(room))
 
 
@@ -238,12 +239,12 @@ def _grow_from_minimum(
     room: dict[int, int],
     minimum: int,
     grants: dict[Key, int],
-    floors: Mapping[Key, int],
+    held: Mapping[Key, int],
 ) -> None:
-    """After the minimum pass: the minimum (or ``min(want, floor)``) to every granted claim, then the
+    """After the minimum pass: the minimum (or ``min(want, held)``) to every granted claim, then the
     round robin."""
-    if floors:
-        starts = [min(claim[3], max(minimum, floors.get(claim[2], 0))) for claim in granted]
+    if held:
+        starts = [min(claim[3], max(minimum, held.get(claim[2], 0))) for claim in granted]
     else:
         starts = [minimum] * len(granted)
     grants.update(zip([claim[2] for claim in granted], starts, strict=True))
@@ -261,10 +262,10 @@ def _minimum_pass(
     room: dict[int, int],
     minimum: int,
     grants: dict[Key, int],
-    floors: Mapping[Key, int],
+    held: Mapping[Key, int],
 ) -> tuple[ClaimEntry, ...]:
     """The minimum to each claim in order while every counter it draws on has room for it; returns the
-    claims that got it (grants of the others: 0). A claim with a floor gets it without a check or a cost.
+    claims that got it (grants of the others: 0). A claim in ``held`` gets it without a check or a cost.
 
     A counter with room for every eligible claim on it (``need`` ≤ room) can never fail a check, so only
     the *short* counters are followed claim by claim; the others are charged in bulk at the end. The
@@ -273,7 +274,7 @@ def _minimum_pass(
     """
     grants.update(dict.fromkeys([claim[2] for claim in level], 0))
     eligible = [claim for claim in level if claim[3] >= minimum]
-    paying = [claim for claim in eligible if claim[2] not in floors] if floors else eligible
+    paying = [claim for claim in eligible if claim[2] not in held] if held else eligible
     need = Counter(itertools.chain.from_iterable(claim[4] for claim in paying))
     short = {k for k, n in need.items() if n * minimum > room[k]}
     if short:
@@ -282,7 +283,7 @@ def _minimum_pass(
         subsets: dict[tuple[int, ...], tuple[int, ...]] = {}
         failed: set[tuple[int, ...]] = set()
         for claim in eligible:
-            if claim[2] in floors:
+            if claim[2] in held:
                 granted.append(claim)
                 continue
             sub = _short_subset(subsets, claim[4], short)
@@ -295,7 +296,7 @@ def _minimum_pass(
                     granted.append(claim)
                 else:
                     failed.add(sub)
-        use = Counter(itertools.chain.from_iterable(claim[4] for claim in granted if claim[2] not in floors))
+        use = Counter(itertools.chain.from_iterable(claim[4] for claim in granted if claim[2] not in held))
     else:
         granted, use = eligible, need
     for k, n in use.items():

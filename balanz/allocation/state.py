@@ -65,6 +65,10 @@ class ConnectorState:
     ``offered_at``; ``accepted_at`` is when the charger last accepted an offer. A report sampled before an
     acceptance describes the replaced profile and is dropped; one sampled at or after it still counts
     (the charger may not have applied the new profile yet — counting it is the safe side).
+    ``over_a``: the highest current a report showed above the limit in force once the charger had had
+    ``wait_after_reduce_s`` to apply it (a ``Current.Offered``, or measured usage beyond the tolerance):
+    evidence that the charger does not apply its limits (pitfalls P8). Unlike ``offered_a`` it survives
+    later acceptances — those are the charger's word only — until a report shows the limit in force applied.
     ``suspended_by_operator`` (R22, one connector): its want is 0 until resumed; it belongs to the connector,
     not the session, so it outlives session ends and starts.
     ``priority_hold``: the session priority (override or tag) of a session that just ended, kept until
@@ -85,6 +89,7 @@ class ConnectorState:
     suspended_by_operator: bool = False
     offered_at: datetime | None = None
     accepted_at: datetime | None = None
+    over_a: float | None = None
 
     @property
     def sent_value(self) -> int | None:

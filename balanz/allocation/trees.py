@@ -182,14 +182,14 @@ def update_tree(
             if tree.exposures.get(key) != value:
                 w("exposures")[key] = value
                 touched.add(key)
-    changed = _account(tree, w, touched, site.index, fresh)
+    changed = _account(tree, w, touched, site.index, fresh, params.min_allocation_a)
     if changed is not None and not changed:
         regranted: set[Key] = set()
     elif changed is None or len(tree.handout.room) != len(ctx.counters.by_root.get(root, ())):
         regranted = _hand_out(ctx, root, tree)
     else:
         tree.handout, regranted = hand_out_again(
-            tree.claims, params.min_allocation_a, tree.handout, changed, _floors(tree)
+            tree.claims, params.min_allocation_a, tree.handout, changed, _free(tree, params.min_allocation_a)
         )
     grants, facts = tree.handout.grants, tree.facts
     touched |= regranted
@@ -225,12 +225,12 @@ def update_tree(
 
 
 def _account(
-    tree: Tree, w: _Writer, touched: set[Key], index: dict[Key, int], fresh: bool
+    tree: Tree, w: _Writer, touched: set[Key], index: dict[Key, int], fresh: bool, minimum: int
 ) -> list[ClaimChange] | None:
-    """Exposure sums, claims, pinned exposures, held floors and idle offers of the touched connectors.
-    Returns the changed claims — None: play the whole hand-out again (a fresh tree, a pinned exposure or
-    a held floor moved the room every level starts from, or the claim of a connector with a floor changed:
-    the shortcuts of ``hand_out_again`` assume every claim starts from the minimum)."""
+    """Exposure sums, claims, pinned exposures, held amounts and idle offers of the touched connectors.
+    Returns the changed claims — None: play the whole hand-out again (a fresh tree, a pinned exposure or a
+    held amount moved the room every level starts from, or the claim of a connector that holds current
+    changed: the shortcuts of ``hand_out_again`` assume every claim starts from the minimum)."""
     facts, exposures = tree.facts, tree.exposures
     changed: list[ClaimChange] | None = None if fresh else []
     pinned_moved = False
@@ -254,7 +254,7 @@ def _account(
         claim = (-f.priority, f.order, key, f.want.amps, ids) if f.want is not None and f.active else None
         old_claim = tree.claim_of.get(key)
         if claim != old_claim:
-            if f.floor:
+            if f.held:
                 pinned_moved = True
             if changed is not None:
                 changed.append((old_claim, claim))
@@ -270,7 +270,11 @@ def _account(
             else:
                 del w("claim_of")[key]
         pin = (exposure, ids) if f.pinned is not None else None
-        hold = (f.floor, ids) if f.floor and f.pinned is None else None
+        held = f.held
+        if 0 < held < minimum and f.active and f.want is not None and f.want.amps >= minimum:
+            # it gets the minimum anyway (free, see ``handout``): the reserve covers it
+            held = minimum
+        hold = (held, ids) if held and f.pinned is None else None
         if _reserve(w, "pinned", tree.pinned, key, pin) | _reserve(w, "held", tree.held, key, hold):
             pinned_moved = True
         if f.pinned is None and not f.active and f.cs.sent_value != 0:
@@ -301,11 +305,12 @@ def _reserve(
 
 
 def _hand_out(ctx: Context, root: str, tree: Tree) -> set[Key]:
-    """R15 for the whole tree: room = limits − headroom − pinned exposures − held floors, then level by
+    """R15 for the whole tree: room = limits − headroom − pinned exposures − held amounts, then level by
     level. Returns the keys whose grant differs from the tree's previous hand-out.
 
-    A floor is held whatever the connector is offered (idle, paused, or short of room), so it is taken
-    from the room before any level, like a pinned exposure; a claim with a floor then starts from it.
+    A held amount (a charger's floor, or current seen taken above the limit) is there whatever the
+    connector is offered (idle, paused, or short of room), so it is taken from the room before any level,
+    like a pinned exposure; a claim holding at least the minimum then starts from it.
     """
     counters = ctx.counters
     limit, headroom = counters.limit, counters.headroom
@@ -314,12 +319,14 @@ def _hand_out(ctx: Context, root: str, tree: Tree) -> set[Key]:
         for k in ids:
             room[k] -= exposure
     old = tree.handout.grants
-    tree.handout = hand_out(tree.claims, room, ctx.params.min_allocation_a, _floors(tree))
+    minimum = ctx.params.min_allocation_a
+    tree.handout = hand_out(tree.claims, room, minimum, _free(tree, minimum))
     return {key for key, grant in tree.handout.grants.items() if old.get(key) != grant}
 
 
-def _floors(tree: Tree) -> dict[Key, int]:
-    return {key: floor for key, (floor, _ids) in tree.held.items()}
+def _free(tree: Tree, minimum: int) -> dict[Key, int]:
+    """The held amounts that cover a claim's minimum (see ``handout``)."""
+    return {key: amps for key, (amps, _ids) in tree.held.items() if amps >= minimum}
 
 
 def _diff(ctx: Context, tree: Tree) -> None:

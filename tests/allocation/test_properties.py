@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -403,15 +404,17 @@ def drive(scenario, well_behaved: bool) -> None:
 
 def check_utilisation(site: Site, state: State, params: Params, result: Plan) -> None:
     """Every connector short of its want is blocked by a constraint with room below its next step. A
-    connector holds at least its charger's floor whatever its target."""
+    connector holds at least its charger's floor, and what it was seen taking above its limit, whatever
+    its target."""
     now = result.now
     rules = window_rules(site, state, params, now, now + timedelta(seconds=params.schedule_lead_s))
     found = constraints(site, state, params, rules)
     exposures = all_exposures(site, state, params, now)
     amounts = {key: exposures[key] for key in result.pinned}
-    amounts.update(
-        (key, max(target, state.charger(key[0]).floor_a)) for key, target in result.targets.items()
-    )
+    for key, target in result.targets.items():
+        over = state.connector(key).over_a
+        seen = 0 if over is None else math.ceil(over - 1e-9)
+        amounts[key] = max(target, state.charger(key[0]).floor_a, seen)
     rooms = []
     for constraint in found:
         headroom = 0

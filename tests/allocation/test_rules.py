@@ -321,6 +321,36 @@ def test_r17_reported_offered_or_usage_above_limit_raise_exposure():
     assert all_exposures(site, make_state(site, {A: cs}), P, NOW)[A] == 14
 
 
+def test_r17_a_charger_seen_above_its_limit_stays_counted_there_across_acceptances():
+    """Pitfalls P8: a charger that accepts every profile and keeps offering 32 A. A report taken after the
+    settle time is evidence; the next acceptance is only the charger's word again, so the exposure stays
+    at what was seen until a report shows the limit applied. A report inside the settle time (the charger
+    may rightly still show the old limit) counts only until the next acceptance, as before."""
+    from balanz.allocation.exposure import all_exposures
+
+    site = make_site()
+    t0 = ago(600)
+    state = make_state(site, {A: replace(charging(0), acked=None, changed_at=None)})
+    state = events.offer_sent(state, A, 6, t0)
+    state = events.offer_accepted(state, A, 6, t0, P)
+    seen = events.meter_values(state, A, t0 + timedelta(seconds=60), (31.5,) * 3, P, 100.0, 32.0)
+    assert seen.connector(A).over_a == 32.0
+    raised = events.offer_sent(seen, A, 9, t0 + timedelta(seconds=70))
+    raised = events.offer_accepted(raised, A, 9, t0 + timedelta(seconds=70), P)
+    assert raised.connector(A).offered_a is None
+    assert all_exposures(site, raised, P, NOW)[A] == 32
+    applied = events.meter_values(raised, A, t0 + timedelta(seconds=130), (8.8,) * 3, P, 200.0, 9.0)
+    assert applied.connector(A).over_a is None
+    assert all_exposures(site, applied, P, NOW)[A] == 9
+
+    early = events.meter_values(state, A, t0 + timedelta(seconds=2), (0.0,) * 3, P, 100.0, 32.0)
+    assert early.connector(A).over_a is None
+    assert all_exposures(site, early, P, NOW)[A] == 32
+    later = t0 + timedelta(seconds=3)
+    again = events.offer_accepted(events.offer_sent(early, A, 9, later), A, 9, later, P)
+    assert all_exposures(site, again, P, NOW)[A] == 9
+
+
 def floored(site: Site, floors: dict[str, int]) -> dict[str, ChargerState]:
     return {c.id: ChargerState(True, ago(7200), floor_a=floors.get(c.id, 0)) for c in site.chargers}
 

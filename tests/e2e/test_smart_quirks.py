@@ -40,6 +40,8 @@ from .csms_charger import RunningDaemon, start_daemon
 from .test_smart_day import CAR, T0, smart_config
 
 SUPPLY_A = 40
+METER_INTERVAL_S = 60
+"""The simulated chargers' MeterValues interval."""
 SECOND_CAR_S = 15 * 60
 """The first car has ramped up to what it may take when the second arrives."""
 DROP_AT_S = 20 * 60
@@ -302,17 +304,29 @@ def ignores_limit_detected(run: Run) -> None:
     assert run.good.limit(1).amps <= SUPPLY_A - 32
 
 
-def until_detected(run: Run, at: datetime) -> bool:
+def ignores_limit_detected_late(run: Run) -> None:
+    """The charger-side check runs at limit changes, so a site left over its supply without one would go
+    unseen: GOOD's reduction to what QUIRKY leaves must come inside the window ``until_first_report``
+    grants."""
+    ignores_limit_detected(run)
+    started = run.watch.of(TransactionStarted, "QUIRKY")[0].at
+    end = started + timedelta(seconds=METER_INTERVAL_S + 10)
+    reduced = [
+        r.at for r in run.watch.of(LimitChanged, "GOOD") if r.at >= started and r.amps <= SUPPLY_A - 32
+    ]
+    assert reduced, "GOOD was never reduced"
+    assert reduced[0] <= end, f"GOOD reduced at {reduced[0]}, window ends {end}"
+
+
+def until_first_report(run: Run, at: datetime) -> bool:
     """Nothing can doubt the charger's "Accepted" before its meter values do. When its session starts while
-    GOOD already uses the rest, the chargers allow more than the supply until verification marks QUIRKY
-    uncontrollable: its Current.Offered raises its exposure (R17 item 5) only until balanz's next accepted
-    offer to it, so GOOD is raised again in between (seen: 60 A allowed on 40 A). The window ends once
-    QUIRKY counts at its maximum and GOOD's reduction is answered."""
+    GOOD already uses the rest, the chargers allow more than the supply until QUIRKY's first MeterValues
+    after the settle time shows it offering 32 A on a 6 A limit (one 60 s meter interval): from then on it
+    counts at what it was seen taking across balanz's later offers (``over_a``), GOOD is reduced at once
+    and the window ends when that reduction is answered — not when verification marks QUIRKY
+    uncontrollable minutes later (before ``over_a``: 60 A allowed on 40 A for 9 minutes)."""
     started = run.watch.of(TransactionStarted, "QUIRKY")
-    detected = run.uncontrollable_at
-    return (
-        bool(started) and started[0].at <= at and (detected is None or at <= detected + timedelta(seconds=10))
-    )
+    return bool(started) and started[0].at <= at <= started[0].at + timedelta(seconds=METER_INTERVAL_S + 10)
 
 
 def ignores_limit_configured(run: Run) -> None:
@@ -420,10 +434,10 @@ CASES = [
     Case(
         Quirk.IGNORES_LIMIT,
         "detected-late",
-        ignores_limit_detected,
+        ignores_limit_detected_late,
         supply_a=40,
         good_first=True,
-        unprotected=until_detected,
+        unprotected=until_first_report,
     ),
     Case(
         Quirk.IGNORES_LIMIT,
