@@ -5,7 +5,9 @@ Site: 8 roots (feeders, constant 2,000 A), each with 4 areas (RR1-like three-thr
 change during the day), each with 5 car parks (constant 240 A), 50 connectors per car park: 8 + 32 +
 160 = 200 groups, 160 × 62.5 ≈ 10,000 connectors, a third 1-phase, priorities 1/3/5, phase-aware
 accounting, every connector in a charging session with usage samples. Then the same figures for a mix
-with a quarter of the connectors in a session (the rest idle at 0 A), in addition.
+with a quarter of the connectors in a session (the rest idle at 0 A), in addition. Last, the feeders
+also take an external limit (a site meter's headroom, 1,900 A) and one feeder's value moves to 1,800 A:
+the pass after that push, full and incremental.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from balanz.allocation import events
 from balanz.allocation.model import Charger, Connector, Group, Params, Site
-from balanz.allocation.planner import plan
+from balanz.allocation.planner import Plan, plan
 from balanz.allocation.schedule import parse_schedule
 from balanz.allocation.state import ChargerState, ConnectorState, Sample, Session, State
 
@@ -31,8 +33,9 @@ AREA = "00:00-05:59>0=600;06:00-16:59>0=200:3=400:5=600;17:00-20:59>0=0:5=600;21
 RUNS = int(os.environ.get("BENCH_RUNS", "50"))
 
 
-def build(in_session: float = 1.0) -> tuple[Site, State, Params]:
-    """The site; ``in_session``: the fraction of connectors with a car (the rest idle at 0 A)."""
+def build(in_session: float = 1.0, external: bool = False) -> tuple[Site, State, Params]:
+    """The site; ``in_session``: the fraction of connectors with a car (the rest idle at 0 A);
+    ``external``: the feeders also take an external limit (fallback 1,500 A, pushed at 1,900 A)."""
     rnd = random.Random(1)
     groups, chargers = [], []
     connectors: dict = {}
@@ -40,7 +43,9 @@ def build(in_session: float = 1.0) -> tuple[Site, State, Params]:
     count = 0
     for r in range(8):
         root = f"feeder{r}"
-        groups.append(Group(root, schedule=parse_schedule("2000")))
+        groups.append(
+            Group(root, schedule=parse_schedule("2000"), external_fallback_a=1500 if external else None)
+        )
         for a in range(4):
             area = f"{root}.area{a}"
             groups.append(Group(area, parent=root, schedule=parse_schedule(AREA)))
@@ -74,6 +79,9 @@ def build(in_session: float = 1.0) -> tuple[Site, State, Params]:
                     count += 1
     site = Site(tuple(groups), tuple(chargers), {}, TZ)
     state = State(NOW - timedelta(hours=3), connectors, charger_states, {})
+    if external:
+        for r in range(8):
+            state = events.set_external_limit(state, f"feeder{r}", 1900, NOW + timedelta(hours=1))
     return site, state, Params(phase_aware=True)
 
 
@@ -92,6 +100,35 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
     measure(build(), "every connector in a session")
     measure(build(in_session=0.25), "mix: a quarter of the connectors in a session, the rest idle")
+    measure_external(build(external=True))
+
+
+def settle(site: Site, params: Params, first: Plan) -> tuple[Plan, datetime]:
+    """The shell sends every change and the chargers accept, until the plan is quiet."""
+    now, settled, last = NOW, first.state, first
+    for _ in range(6):
+        for change in (*last.reductions, *last.increases):
+            settled = events.offer_sent(settled, change.key, change.value, now)
+            settled = events.offer_accepted(settled, change.key, change.value, now, params)
+        now += timedelta(seconds=10)
+        last = plan(site, settled, params, now, last)
+        settled = last.state
+    return last, now
+
+
+def measure_external(built: tuple[Site, State, Params]) -> None:
+    site, state, params = built
+    print("--- external limits on the feeders (settled site): one feeder's value moves")
+    last, now = settle(site, params, plan(site, state, params, NOW))
+    later = now + timedelta(seconds=1)
+    pushed = events.set_external_limit(last.state, "feeder3", 1800, later + timedelta(hours=1))
+    result = plan(site, pushed, params, later, last)
+    counts = (len(result.reductions), len(result.recovery))
+    print("after the push: {} reductions, {} constraints in recovery".format(*counts))
+    full = median_ms(lambda: plan(site, pushed, params, later))
+    print(f"full pass after the push: median {full} over {RUNS} runs")
+    incremental = median_ms(lambda: plan(site, pushed, params, later, last))
+    print(f"incremental pass after the push: median {incremental} over {RUNS} runs")
 
 
 def measure(built: tuple[Site, State, Params], title: str) -> None:
@@ -106,15 +143,8 @@ def measure(built: tuple[Site, State, Params], title: str) -> None:
     full = median_ms(lambda: plan(site, state, params, NOW))
     print(f"full pass: median {full} over {RUNS} runs")
 
-    # settle: the shell sends every change and the chargers accept, until the plan is quiet
-    now, settled, last = NOW, first.state, first
-    for _ in range(6):
-        for change in (*last.reductions, *last.increases):
-            settled = events.offer_sent(settled, change.key, change.value, now)
-            settled = events.offer_accepted(settled, change.key, change.value, now, params)
-        now += timedelta(seconds=10)
-        last = plan(site, settled, params, now, last)
-        settled = last.state
+    last, now = settle(site, params, first)
+    settled = last.state
     counts = (len(last.reductions), len(last.increases), len(last.pending))
     print("settled plan: {} reductions, {} increases, {} pending".format(*counts))
     steady = median_ms(lambda: plan(site, settled, params, now))

@@ -29,11 +29,35 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One limit in force during the window: a schedule slot or an external limit (quotas = total only)."""
+    """One limit in force during the window: a schedule slot or an external limit (quotas = total only).
+    ``kind``: "slot", "external", "fallback" or "override" — with the thresholds, what the counters built
+    from it depend on besides the amperes (``structure``)."""
 
     group: str
     name: str
     quotas: tuple[tuple[int, int], ...]
+    kind: str
+
+
+def structure(rules: dict[str, tuple[Rule, ...]]) -> tuple[object, ...]:
+    """What the counters and every connector's membership follow from, without the amperes: two windows
+    with the same structure differ only in limits (and the labels naming them)."""
+    return tuple(
+        (gid, tuple((rule.kind, tuple(t for t, _a in rule.quotas)) for rule in group_rules))
+        for gid, group_rules in rules.items()
+    )
+
+
+def _total(group_id: str, rule: Rule, phase: int) -> tuple[int, str]:
+    """Limit and label of a rule's total counter on one phase. The label names the counter alone (not the
+    connector that happened to create it first), so a counter reused by an incremental run reads the same
+    as a fresh one."""
+    return rule.quotas[-1][1], f"{group_id} {rule.name} total L{phase + 1}"
+
+
+def _quota(group_id: str, rule: Rule, phase: int, j: int) -> tuple[int, str]:
+    threshold, amps = rule.quotas[j]
+    return amps, f"{group_id} {rule.name} priority {threshold}+ quota L{phase + 1}"
 
 
 @dataclass(slots=True)
@@ -49,7 +73,7 @@ class Counters:
     by_root: dict[str, list[int]] = field(default_factory=dict)
     memo: dict[tuple[object, ...], tuple[tuple[int, ...], bool]] = field(default_factory=dict)
 
-    def counter(self, ident: tuple[object, ...], limit: int, headroom: int, label: str, root: str) -> int:
+    def counter(self, ident: tuple[object, ...], limit: int, label: str, headroom: int, root: str) -> int:
         """The counter ``ident`` (created on first use); ``root``: the tree it belongs to (``by_root``)."""
         found = self.index.get(ident)
         if found is None:
@@ -89,8 +113,8 @@ class Counters:
                     self.counter(
                         ("charger", charger_id, phase),
                         charger_max,
-                        0,
                         f"charger {charger_id} L{phase + 1}",
+                        0,
                         root,
                     )
                 )
@@ -116,17 +140,9 @@ class Counters:
                 band = i
         headroom = math.ceil(group.headroom_a - 1e-9)
         for phase in phases:
-            # The label names the counter alone (not the connector that happened to create it first), so
-            # a counter reused by an incremental run reads the same as a fresh one.
-            suffix = f" L{phase + 1}"
-            total = quotas[-1][1]
             ids.append(
                 self.counter(
-                    (group.id, number, phase, "total"),
-                    total,
-                    headroom,
-                    f"{group.id} {rule.name} total{suffix}",
-                    root,
+                    (group.id, number, phase, "total"), *_total(group.id, rule, phase), headroom, root
                 )
             )
             if band is None:
@@ -136,17 +152,33 @@ class Counters:
             else:
                 quota_range = range(band, band + 1) if band < k - 1 else range(0)
             for j in quota_range:
-                threshold, amps = quotas[j]
                 ids.append(
                     self.counter(
-                        (group.id, number, phase, j),
-                        amps,
-                        headroom,
-                        f"{group.id} {rule.name} priority {threshold}+ quota{suffix}",
-                        root,
+                        (group.id, number, phase, j), *_quota(group.id, rule, phase, j), headroom, root
                     )
                 )
         return band is None
+
+    def revalued(self, rules: dict[str, tuple[Rule, ...]], site: Site) -> tuple[Counters, set[str]]:
+        """These counters under ``rules`` of the same ``structure``: a copy (the previous plan keeps its
+        own) with the limits and labels of the new amperes, and the roots of the trees whose counters
+        changed. Memberships, and so every connector's facts, stay as they are."""
+        limit, labels = list(self.limit), list(self.labels)
+        roots: set[str] = set()
+        for ident, k in self.index.items():
+            if ident[0] == "charger":
+                continue
+            gid, number, phase, which = ident
+            rule = rules[gid][number]  # type: ignore[index]
+            found = _total(gid, rule, phase) if which == "total" else _quota(gid, rule, phase, which)  # type: ignore[arg-type]
+            if found != (limit[k], labels[k]):
+                limit[k], labels[k] = found
+                roots.add(site.paths[gid][-1])  # type: ignore[index]
+        by_root = {root: list(ids) for root, ids in self.by_root.items()}
+        copy = Counters(
+            rules, self.mode, limit, list(self.headroom), labels, dict(self.index), by_root, dict(self.memo)
+        )
+        return copy, roots
 
 
 def window_rules(
@@ -163,12 +195,14 @@ def window_rules(
         found: list[Rule] = []
         if group.schedule is not None:
             for slot in group.schedule.slots_during(start, end, site.tz):
-                found.append(Rule(group.id, f'slot {slot.index} "{slot.text}"', slot.quotas))
+                found.append(Rule(group.id, f'slot {slot.index} "{slot.text}"', slot.quotas, "slot"))
         if group.external_fallback_a is not None:
             found.extend(_external_rules(group, state, start, end))
         override = state.group(group.id).override
         if override is not None and (override.until is None or override.until > start):
-            found.append(Rule(group.id, f"operator override {override.amps} A", ((0, override.amps),)))
+            found.append(
+                Rule(group.id, f"operator override {override.amps} A", ((0, override.amps),), "override")
+            )
         if found:
             rules[group.id] = tuple(found)
     return rules
@@ -176,12 +210,11 @@ def window_rules(
 
 def _external_rules(group: Group, state: State, start: datetime, end: datetime) -> list[Rule]:
     external = state.group(group.id).external
-    fallback = Rule(
-        group.id, f"external fallback {group.external_fallback_a} A", ((0, group.external_fallback_a or 0),)
-    )
+    fallback_a = group.external_fallback_a or 0
+    fallback = Rule(group.id, f"external fallback {fallback_a} A", ((0, fallback_a),), "fallback")
     if external is None or external.valid_until <= start:
         return [fallback]
-    live = Rule(group.id, f"external limit {external.amps} A", ((0, external.amps),))
+    live = Rule(group.id, f"external limit {external.amps} A", ((0, external.amps),), "external")
     return [live, fallback] if external.valid_until <= end else [live]
 
 

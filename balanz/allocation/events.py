@@ -299,9 +299,12 @@ def set_group_suspended(state: State, group_id: str, suspended: bool) -> State:
 
 
 def set_external_limit(state: State, group_id: str, amps: int, valid_until: datetime) -> State:
-    """An external limit for a group, valid until ``valid_until`` (then the group's fallback applies)."""
+    """An external limit for a group, valid until ``valid_until`` (then the group's fallback applies).
+
+    Marks no connector: the planner sees the limits in force change, and a new value of a limit already
+    in force only re-plays the hand-out of the group's tree."""
     gs = replace(state.group(group_id), external=ExternalLimit(amps, valid_until))
-    return replace(state, groups={**state.groups, group_id: gs}, changed_all=True)
+    return replace(state, groups={**state.groups, group_id: gs})
 
 
 def suspend_connector(state: State, key: Key, suspended: bool) -> State:
@@ -325,7 +328,7 @@ def set_group_override(state: State, group_id: str, amps: int | None, until: dat
     """
     override = None if amps is None else GroupOverride(amps, until)
     gs = replace(state.group(group_id), override=override)
-    return replace(state, groups={**state.groups, group_id: gs}, changed_all=True)
+    return replace(state, groups={**state.groups, group_id: gs})
 
 
 def restored(

@@ -8,7 +8,9 @@ the earliest instant the plan could change without a new event (R3).
 
 The work is done per tree (``trees.py``). With ``previous`` a run redoes only what an event marked
 (``State.changed``) or what time expired (two heaps of validity instants: per connector and per charger),
-so its cost follows the change, not the site.
+so its cost follows the change, not the site. A change of limits that keeps the window's ``structure`` (an
+external limit or an operator cap moving to another value) re-plays the hand-out of the trees it touches
+and keeps every connector's facts; any other change of the limits in force runs in full.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from balanz.allocation.constraints import Counters, Rule, next_limit_change, window_rules
+from balanz.allocation.constraints import Counters, Rule, next_limit_change, structure, window_rules
 from balanz.allocation.demand import _earliest
 from balanz.allocation.facts import Context
 from balanz.allocation.model import Key, Params, Site
@@ -63,7 +65,8 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class _Window:
-    """The limits in force during ``[now, now + lead]``; the same until ``changes`` (or a group event)."""
+    """The limits in force during ``[now, now + lead]``; the same until ``changes`` (or a group event).
+    ``signature``: their ``structure``."""
 
     groups: dict[str, GroupState]
     rules: dict[str, tuple[Rule, ...]]
@@ -117,13 +120,19 @@ def plan(site: Site, state: State, params: Params, now: datetime, previous: Plan
         or memo.started_at != state.started_at
     ):
         memo = None
-    counters = memo.counters if memo is not None else Counters(window.rules, params.quota_mode)
+    replay: set[str] = set()
+    if memo is None:
+        counters = Counters(window.rules, params.quota_mode)
+    elif memo.window.rules != window.rules:
+        counters, replay = memo.counters.revalued(window.rules, site)
+    else:
+        counters = memo.counters
     ctx = Context(site, params, now, counters, in_first_wait, window.suspended)
     out = Output([], [], {})
     if memo is None:
         trees, heap, exposure_heap, dirty_trees = _full(ctx, state, out)
     else:
-        trees, heap, exposure_heap, dirty_trees = _incremental(ctx, state, memo, out)
+        trees, heap, exposure_heap, dirty_trees = _incremental(ctx, state, memo, out, replay)
     heap = _pushed(heap, out.wakes, lambda key: trees[site.roots[key]].facts[key].valid)
     exposure_heap = _pushed(
         exposure_heap,
@@ -183,9 +192,10 @@ def _window(site: Site, state: State, params: Params, now: datetime, old: _Windo
         return old
     lead = timedelta(seconds=params.schedule_lead_s)
     rules = window_rules(site, state, params, now, now + lead)
-    signature = tuple((gid, tuple(rule.name for rule in group_rules)) for gid, group_rules in rules.items())
     suspended = frozenset(gid for gid, gs in state.groups.items() if gs.suspended)
-    return _Window(state.groups, rules, signature, next_limit_change(site, state, params, now), suspended)
+    return _Window(
+        state.groups, rules, structure(rules), next_limit_change(site, state, params, now), suspended
+    )
 
 
 def _full(
@@ -205,11 +215,12 @@ def _full(
 
 
 def _incremental(
-    ctx: Context, state: State, memo: _Memo, out: Output
+    ctx: Context, state: State, memo: _Memo, out: Output, replay: set[str]
 ) -> tuple[
     dict[str, Tree], list[tuple[datetime, int, Key]], list[tuple[datetime, int, str]], dict[str, tuple]
 ]:
-    """Only the trees holding a changed connector, an expired fact or an expired exposure are updated."""
+    """Only the trees holding a changed connector, an expired fact or an expired exposure are updated, and
+    those in ``replay`` (their limits changed) play their whole hand-out again."""
     site, now = ctx.site, ctx.now
     roots = site.roots
     keys_by_root: dict[str, set[Key]] = {}
@@ -233,14 +244,14 @@ def _incremental(
             root = roots[site.charger_by_id[charger_id].connectors[0].key]
             if memo.trees[root].charger_valid.get(charger_id) == valid:
                 chargers_by_root.setdefault(root, set()).add(charger_id)
-    if not keys_by_root and not chargers_by_root:
+    replay = replay & memo.trees.keys()
+    if not keys_by_root and not chargers_by_root and not replay:
         return memo.trees, heap, exposure_heap, {}
     trees = dict(memo.trees)
     dirty: dict[str, tuple] = {}
-    for root in {*keys_by_root, *chargers_by_root}:
-        result = update_tree(
-            ctx, state, root, trees[root], keys_by_root.get(root, ()), chargers_by_root.get(root, ()), out
-        )
+    for root in {*keys_by_root, *chargers_by_root, *replay}:
+        keys, charger_ids = keys_by_root.get(root, ()), chargers_by_root.get(root, ())
+        result = update_tree(ctx, state, root, trees[root], keys, charger_ids, out, replay=root in replay)
         trees[root] = result[0]
         dirty[root] = result
     return trees, heap, exposure_heap, dirty

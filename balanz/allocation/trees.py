@@ -140,10 +140,11 @@ def update_tree(
     keys: Iterable[Key],
     charger_ids: Iterable[str],
     out: Output,
+    replay: bool = False,
 ) -> tuple[Tree, set[Key]]:
     """The tree after recomputing the facts of ``keys`` and the exposures of ``charger_ids`` (and of the
-    chargers of ``keys``). Returns the tree and the connectors whose entries (facts, exposure, grant) may
-    differ from the old tree's."""
+    chargers of ``keys``); ``replay``: its limits changed, play the whole hand-out again. Returns the tree
+    and the connectors whose entries (facts, exposure, grant) may differ from the old tree's."""
     site, params, now = ctx.site, ctx.params, ctx.now
     fresh = not old.facts
     tree = copy.copy(old)
@@ -183,10 +184,10 @@ def update_tree(
                 w("exposures")[key] = value
                 touched.add(key)
     changed = _account(tree, w, touched, site.index, fresh, params.min_allocation_a)
-    if changed is not None and not changed:
-        regranted: set[Key] = set()
-    elif changed is None or len(tree.handout.room) != len(ctx.counters.by_root.get(root, ())):
+    if replay or changed is None or len(tree.handout.room) != len(ctx.counters.by_root.get(root, ())):
         regranted = _hand_out(ctx, root, tree)
+    elif not changed:
+        regranted = set()
     else:
         tree.handout, regranted = hand_out_again(
             tree.claims, params.min_allocation_a, tree.handout, changed, _free(tree, params.min_allocation_a)

@@ -100,3 +100,37 @@ def test_clearing_a_group_override():
     assert state.group("G").override is None
     result = plan(site, state, P, NOW)
     assert changes(result) == {A: 6, B: 6}
+
+
+def test_new_external_values_replay_only_the_hand_out_of_their_tree():
+    """A site meter pushing its headroom every few seconds: a new value keeps the window's structure, so the
+    run keeps every connector's facts, plays the hand-out again in the tree the group belongs to only, and
+    plans exactly what a full run plans."""
+    from balanz.allocation.model import Charger, Connector
+
+    groups = [
+        Group("M", schedule=parse_schedule("40"), external_fallback_a=16),
+        Group("O", schedule=parse_schedule("32")),
+    ]
+    chargers = [Charger("A", "M", (Connector("A", 1),)), Charger("B", "M", (Connector("B", 1),))]
+    chargers.append(Charger("C", "O", (Connector("C", 1),)))
+    site = make_site(chargers=chargers, groups=groups)
+    state = make_state(site, {A: charging(16, since=600), B: charging(10, since=600), ("C", 1): charging(8)})
+    state = events.set_external_limit(state, "M", 30, NOW + timedelta(minutes=10))
+    previous = plan(site, state, P, NOW)
+    now = NOW
+    for amps in (24, 12, 36, 36, 18):
+        now += timedelta(seconds=5)
+        state = events.set_external_limit(previous.state, "M", amps, now + timedelta(minutes=10))
+        result = plan(site, state, P, now, previous)
+        full = plan(site, state, P, now)
+        for field in ("targets", "wants", "reductions", "increases", "pending", "recovery", "next_instant"):
+            assert getattr(result, field) == getattr(full, field), (amps, field)
+        assert result.memo.trees["O"] is previous.memo.trees["O"], "the other tree is untouched"
+        assert result.memo.trees["M"].facts == previous.memo.trees["M"].facts, "facts are kept"
+        assert sum(result.targets[k] for k in (A, B)) <= amps
+        previous = result
+    # the offers were never sent (A still at 16 A, B at 10 A): the group is in recovery under the last value
+    assert {c.key: c.value for c in result.reductions} == {A: 9, B: 9}
+    assert all("M external limit 18 A total L1 is full" in c.reason for c in result.reductions)
+    assert result.recovery == ("M external limit 18 A total L1: exposures exceed the limit 18 A by 8 A",)
