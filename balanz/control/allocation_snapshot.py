@@ -247,6 +247,12 @@ def _connector(
         flags.add("pinned")
     if cs.unresolved:
         flags.add("unresolved")
+    # what the connector holds whatever it is offered (the allocator keeps that room for it)
+    floor = state.charger(key[0]).floor_a
+    if floor:
+        flags.add(f"floor {floor} A")
+    if cs.over_a is not None:
+        flags.add(f"seen {cs.over_a:.0f} A over its limit")
     return replace(
         connector,
         priority=priority,

@@ -70,7 +70,8 @@ HELP = """\
   Tgt    what the allocator wants now
   Offer  last limit the charger accepted
   Use    highest phase current drawn    Cap  learned EV cap
-  Flags  offline, susp(ended), pinned, no meter data …
+  Flags  offline, susp(ended), pinned, no meter data,
+         floor N A / seen N A over its limit (room kept for it) …
 
 [b]Groups[/b]  per phase: █ drawn  ▒ offered  ░ free up to the limit
 

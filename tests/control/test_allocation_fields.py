@@ -251,3 +251,23 @@ async def test_intents_survive_a_restart(autojump_clock, nursery, tmp_path):
     assert charger.connectors[0].suspended
     await close_clients()
     await second.stop()
+
+
+async def test_what_a_connector_holds_whatever_it_is_offered_is_flagged(autojump_clock, site):
+    """A charger's floor (it refuses 0 A, or a non-zero idle limit) and a report above the limit in force
+    (the charger does not apply it) are what the allocator keeps room for: the operator sees both."""
+    from balanz.allocation import events as tr
+
+    allocator = site.running.daemon.allocator
+    await site.settle(30)
+    allocator.update(lambda s: tr.charger_floor(s, allocator.site, "CP2", 6))
+    site.chargers[0].plug(1, CAR, tag="ALICE")
+    await site.settle(300)
+    key = ("CP1", 1)
+    at = allocator.clock.now()
+    allocator.update(lambda s: tr.meter_values(s, key, at, (30.0,) * 3, allocator.params, None, 32.0))
+    await site.settle(5)
+    assert "floor 6 A" in site.connector("CP2").flags
+    assert site.connector("CP2").exposure_a == 6
+    assert "seen 32 A over its limit" in site.connector("CP1").flags
+    assert site.connector("CP1").exposure_a == 32
