@@ -128,6 +128,11 @@ class AllocatorControl:
         return f"{amps} A for {valid_s:g} s, then {group.external_fallback_a} A unless renewed"
 
     async def profiles(self, charger_id: str, action: str) -> str:
+        if action in ("reassert", "release") and not self.allocator.dispatcher.sends_profiles(charger_id):
+            raise ValueError(
+                f"charger {charger_id} is out of smart charging in the configuration (smart_charging = false "
+                'or strategy = "off"): balanz installs no profiles on it and counts it at its maximum'
+            )
         if action == "reassert":
             self.allocator.update(
                 lambda s: tr.charger_uncontrollable(s, self.allocator.site, charger_id, False)

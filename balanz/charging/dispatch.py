@@ -473,11 +473,18 @@ class Dispatcher:
                 self._give_up(key[0], f"SetChargingProfile answered {outcome}")
 
     def controlled(self, charger_id: str) -> bool:
-        """R25: only chargers under a constraining group get profiles at all."""
+        """R25: only chargers under a constraining group are counted and onboarded at all."""
         charger = self.site.charger_by_id.get(charger_id)
         return (
             charger is not None and bool(charger.connectors) and charger.connectors[0].key in self.site.roots
         )
+
+    def sends_profiles(self, charger_id: str) -> bool:
+        """Whether balanz installs profiles on the charger: a controlled one whose configuration leaves it
+        under smart charging. ``smart_charging = false`` (or ``strategy = "off"``) means never send
+        profiles (model.md): it is counted at its maximum, and a blocking 0 A default would stop it
+        charging altogether."""
+        return self.controlled(charger_id) and self.site.charger_by_id[charger_id].smart_charging
 
     def _give_up(self, charger_id: str, why: str) -> None:
         """R19: a charger that cannot take profiles is uncontrollable; it stays counted at its maximum."""
@@ -517,7 +524,10 @@ class Dispatcher:
 
     async def reassert(self, charger_id: str) -> bool:
         """R24: install everything the charger must hold; True once all of it was Accepted (or the charger
-        turned out uncontrollable). A refusal that moves the strategy ladder starts over at once."""
+        turned out uncontrollable, or gets no profiles by configuration). A refusal that moves the strategy
+        ladder starts over at once."""
+        if not self.sends_profiles(charger_id):
+            return True
         while True:
             done = await self._reassert_once(charger_id)
             if done is not None:
@@ -601,7 +611,7 @@ class Dispatcher:
         conn = self.connections.connection(key[0])
         held = self._held(key)
         held.tx_of = None
-        if conn is None:
+        if conn is None or not self.sends_profiles(key[0]):
             return
         async with self._lock(key[0]):
             for step in stop_transaction(

@@ -55,7 +55,9 @@ def _timezone(name: str) -> tzinfo:
         return UTC
 
 
-def _charger(charger: ChargerConfig, default_max_a: int) -> Charger:
+def _charger(charger: ChargerConfig, default_max_a: int, strategy: str) -> Charger:
+    """``strategy``: the global ``profiles.strategy``; the charger's own ``profile`` table may override it,
+    and "off" takes it out of smart charging as ``smart_charging = false`` does."""
     overrides = {c.id: c for c in charger.connector}
     connectors = []
     for n in range(1, charger.connectors + 1):
@@ -79,7 +81,7 @@ def _charger(charger: ChargerConfig, default_max_a: int) -> Charger:
         tuple(connectors),
         charger_max_a=charger.charger_max_a,
         priority=charger.priority,
-        smart_charging=charger.smart_charging,
+        smart_charging=charger.smart_charging and charger.profile.get("strategy", strategy) != "off",
     )
 
 
@@ -107,7 +109,7 @@ def build_site(config: Config, runtime_chargers: Iterable[ChargerConfig] = ()) -
     default_max = config.allocator.default_max_allocation_a
     return Site(
         groups=groups,
-        chargers=tuple(_charger(c, default_max) for c in chargers),
+        chargers=tuple(_charger(c, default_max, config.profiles.strategy) for c in chargers),
         tag_priorities={t.id.upper(): t.priority for t in config.tag if t.priority is not None},
         tz=_timezone(config.allocator.timezone),
     )

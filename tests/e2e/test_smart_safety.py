@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import pytest
 import trio
 
 from balanz.config.schema import ModelConfig, MonitorConfig
@@ -132,4 +133,28 @@ async def test_a_non_zero_idle_limit_is_held_for_every_idle_connector(nursery, t
     shares = [c.limit(1).amps for c in site.chargers]
     assert sum(shares) <= 24, shares
     assert all(s >= 6 for s in shares), shares
+    assert watch.problems == []
+
+
+@pytest.mark.parametrize("off", [{"smart_charging": False}, {"profile": {"strategy": "off"}}], ids=str)
+async def test_a_charger_out_of_smart_charging_gets_no_profiles_and_counts_at_its_maximum(
+    nursery, tmp_path, autojump_clock, off
+):
+    """model.md: smart_charging = false means never send profiles (likewise strategy = "off"). Before, the
+    re-assertion installed balanz's blocking 0 A default on it anyway, and its car never charged. Now its
+    car takes the charger's 32 A, and the other charger gets what the 48 A supply leaves."""
+    config = smart_config(tmp_path, 2, supply="48")
+    excluded = dataclasses.replace(config.charger[1], **off)
+    config = dataclasses.replace(config, charger=(config.charger[0], excluded))
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1"), SimChargerSpec(id="CP2")])
+    await trio.sleep(30)
+    watch = SafetyWatch(site.running.daemon, site.chargers, supply_a=48, log=site.log)
+    nursery.start_soon(watch.run)
+    for charger, tag in zip(site.chargers, ("ALICE", "BOB"), strict=True):
+        charger.plug(1, CAR, tag=tag)
+    await trio.sleep(20 * 60)
+    cp1, cp2 = site.chargers
+    assert cp2.told.installed == (), "no profile of balanz on the excluded charger"
+    assert cp2.limit(1).amps == 32
+    assert cp1.limit(1).amps == 48 - 32
     assert watch.problems == []
