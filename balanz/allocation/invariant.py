@@ -60,10 +60,15 @@ def violations(site: Site, state: State, params: Params, at: datetime) -> tuple[
     )
 
 
-def window_violations(site: Site, state: State, params: Params, now: datetime) -> tuple[Violation, ...]:
-    """Every S/Q constraint of any limit in force during ``[now, now + lead]``, exposures as of ``now``."""
+def window_violations(
+    site: Site, state: State, params: Params, now: datetime, touching: frozenset[Key] | None = None
+) -> tuple[Violation, ...]:
+    """Every S/Q constraint of any limit in force during ``[now, now + lead]``, exposures as of ``now``;
+    with ``touching``, only the constraints some of those connectors count in."""
     end = now + timedelta(seconds=params.schedule_lead_s)
     found = constraints(site, state, params, window_rules(site, state, params, now, end))
+    if touching is not None:
+        found = [c for c in found if c.members & touching]
     return _violated(found, all_exposures(site, state, params, now))
 
 

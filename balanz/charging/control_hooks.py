@@ -13,7 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import trio
+
 from balanz.allocation import events as tr
+from balanz.allocation.invariant import window_violations
 from balanz.allocation.model import Site
 from balanz.allocation.planner import Plan
 from balanz.allocation.state import State
@@ -22,6 +25,11 @@ from balanz.control.intents import GroupLimit
 from balanz.store import Store
 
 log = logging.getLogger(__name__)
+
+ROOM_POLL_S = 0.5
+"""How often ``release-profiles`` looks whether the site has made room for the released charger."""
+ROOM_MARGIN_S = 5.0
+"""Beyond two CALL timeouts, the settle time and the debounce: the bound on that wait."""
 
 
 PlanListener = Callable[[Plan], None]
@@ -128,19 +136,22 @@ class AllocatorControl:
         return f"{amps} A for {valid_s:g} s, then {group.external_fallback_a} A unless renewed"
 
     async def profiles(self, charger_id: str, action: str) -> str:
-        if action in ("reassert", "release") and not self.allocator.dispatcher.sends_profiles(charger_id):
-            raise ValueError(
-                f"charger {charger_id} is out of smart charging in the configuration (smart_charging = false "
-                'or strategy = "off"): balanz installs no profiles on it and counts it at its maximum'
-            )
+        dispatcher = self.allocator.dispatcher
         if action == "reassert":
+            dispatcher.released.discard(charger_id)
+            if not dispatcher.sends_profiles(charger_id):
+                raise ValueError(
+                    f"charger {charger_id} is out of smart charging in the configuration (smart_charging = "
+                    'false or strategy = "off"): balanz installs no profiles on it and counts it at its '
+                    "maximum"
+                )
             self.allocator.update(
                 lambda s: tr.charger_uncontrollable(s, self.allocator.site, charger_id, False)
             )
-            done = await self.allocator.dispatcher.reassert(charger_id)
+            done = await dispatcher.reassert(charger_id)
             return "profiles re-asserted" if done else "re-assertion incomplete: the charger stays pinned"
         if action == "release-offline":
-            if self.allocator.dispatcher.connections.connection(charger_id) is not None:
+            if dispatcher.connections.connection(charger_id) is not None:
                 raise ValueError(
                     f"charger {charger_id} is connected: release-offline is for offline chargers"
                 )
@@ -149,7 +160,65 @@ class AllocatorControl:
                 "charger %s released while offline: counted at 0 A on the operator's word", charger_id
             )
             return "counted at 0 A until it reconnects"
-        raise ValueError(
-            f"not available in this version: balanz cannot clear its profiles from {charger_id} on request "
-            "yet; they stay installed and the allocator keeps controlling the charger"
+        if action == "release":
+            return await self._release(charger_id)
+        raise ValueError(f"unknown profile action {action!r}")
+
+    async def _release(self, charger_id: str) -> str:
+        """``release-profiles`` (decommission, profiles.md §5.2): the charger will charge without any limit
+        of balanz, so it is counted at its maximum first and its profiles are cleared only once the rest
+        of the site has made room for that (reductions confirmed and settled). If the room does not come
+        within the bound of ``_room``, nothing is cleared and the charger is controlled again. A charger
+        out of smart charging by configuration is already counted at its maximum: its clears (profiles
+        left from before the configuration changed) go at once."""
+        allocator, dispatcher = self.allocator, self.allocator.dispatcher
+        if not dispatcher.controlled(charger_id):
+            raise ValueError(
+                f"charger {charger_id} is under no limited group: balanz installed no profiles on it"
+            )
+        if dispatcher.connections.connection(charger_id) is None:
+            raise ValueError(
+                f"charger {charger_id} is offline: its profiles can only be cleared over its connection"
+            )
+        site = allocator.site
+        if dispatcher.sends_profiles(charger_id):
+            dispatcher.released.add(charger_id)
+            allocator.update(lambda s: tr.charger_uncontrollable(s, site, charger_id, True))
+            over = await self._room(charger_id)
+            if over:
+                dispatcher.released.discard(charger_id)
+                allocator.update(lambda s: tr.charger_uncontrollable(s, site, charger_id, False))
+                await dispatcher.reassert(charger_id)
+                raise ValueError(
+                    f"the site cannot make room for charger {charger_id} at its maximum: {'; '.join(over)}; "
+                    "nothing cleared, it stays under smart charging"
+                )
+        failed = await dispatcher.release_profiles(charger_id)
+        maximum = sum(c.max_current_a for c in site.charger_by_id[charger_id].connectors)
+        log.warning(
+            "charger %s: balanz's profiles released by the operator; counted at %d A", charger_id, maximum
         )
+        if failed:
+            return f"counted at its maximum ({maximum} A); some clears failed: {'; '.join(failed)}"
+        return (
+            f"profiles cleared: it charges without balanz's limits, counted at its maximum ({maximum} A) "
+            "until reassert-profiles or a restart of balanz"
+        )
+
+    async def _room(self, charger_id: str) -> list[str]:
+        """Wait until no limit the charger counts in is exceeded with it at its maximum; what is still
+        exceeded when the wait ends (empty: the room is there)."""
+        allocator = self.allocator
+        keys = frozenset(c.key for c in allocator.site.charger_by_id[charger_id].connectors)
+        params = allocator.params
+        server = allocator.config.server
+        bound = 2 * server.call_timeout_s + params.wait_after_reduce_s + params.debounce_s + ROOM_MARGIN_S
+        over: list[str] = []
+        with trio.move_on_after(bound):
+            while True:
+                now = allocator.clock.now()
+                over = [str(v) for v in window_violations(allocator.site, allocator.state, params, now, keys)]
+                if not over:
+                    return []
+                await trio.sleep(ROOM_POLL_S)
+        return over

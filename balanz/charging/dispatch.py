@@ -45,6 +45,7 @@ from balanz.charging import (
     needs_reassert,
     offer,
     reassert,
+    release,
     start_transaction,
     stop_transaction,
 )
@@ -97,6 +98,9 @@ class Dispatcher:
     update: Callable[[Callable[[State], State]], None]
     store: ConnectorStore | None = None
     strategies: dict[str, Strategy] = field(default_factory=dict)
+    released: set[str] = field(default_factory=set)
+    """Chargers whose profiles the operator released (``release-profiles``): none is installed again until
+    ``reassert-profiles`` (or a restart of balanz)."""
     record: Callable[[Callable[[State], State]], None] | None = None
     freed: Callable[[Callable[[State], State]], None] | None = None
     nursery: trio.Nursery | None = None
@@ -484,7 +488,27 @@ class Dispatcher:
         under smart charging. ``smart_charging = false`` (or ``strategy = "off"``) means never send
         profiles (model.md): it is counted at its maximum, and a blocking 0 A default would stop it
         charging altogether."""
-        return self.controlled(charger_id) and self.site.charger_by_id[charger_id].smart_charging
+        return (
+            self.controlled(charger_id)
+            and self.site.charger_by_id[charger_id].smart_charging
+            and charger_id not in self.released
+        )
+
+    async def release_profiles(self, charger_id: str) -> list[str]:
+        """Operator ``release-profiles`` (profiles.md §5.2): clear every profile id of ours on the charger.
+        The caller has made room for it at its maximum first. Returns the clears that did not succeed."""
+        conn = self.connections.connection(charger_id)
+        if conn is None:
+            return ["the charger went offline"]
+        failed = []
+        async with self._lock(charger_id):
+            for step in release(self.strategy_for(charger_id), self.setup(charger_id)):
+                status = await self._call(conn, charger_id, step)
+                if not clear_succeeded(status):
+                    failed.append(f"{step.action.value} {dict(step.payload)}: {status}")
+        for connector in self.site.charger_by_id[charger_id].connectors:
+            self._installed.pop(connector.key, None)
+        return failed
 
     def _give_up(self, charger_id: str, why: str) -> None:
         """R19: a charger that cannot take profiles is uncontrollable; it stays counted at its maximum."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import datetime
 
 import pytest
 import trio
@@ -158,3 +159,64 @@ async def test_a_charger_out_of_smart_charging_gets_no_profiles_and_counts_at_it
     assert cp2.limit(1).amps == 32
     assert cp1.limit(1).amps == 48 - 32
     assert watch.problems == []
+
+
+async def test_release_profiles_makes_room_first_and_reassert_takes_the_charger_back(
+    nursery, tmp_path, autojump_clock
+):
+    """``release-profiles`` (decommission, profiles.md §5.2): CP2 will charge at its full 32 A once its
+    profiles are gone, so it is counted at that first; the clears go only when CP1's reduction has made the
+    room — the chargers never allow more than the 48 A supply, also at the instant CP2 is freed. A
+    reconnection does not re-adopt it; ``reassert-profiles`` does."""
+    from balanz.charging.control_hooks import AllocatorControl
+
+    config = smart_config(tmp_path, 2, supply="48")
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1"), SimChargerSpec(id="CP2")])
+    await trio.sleep(30)
+    watch = SafetyWatch(site.running.daemon, site.chargers, supply_a=48, log=site.log)
+    nursery.start_soon(watch.run)
+    cp1, cp2 = site.chargers
+    for charger, tag in zip(site.chargers, ("ALICE", "BOB"), strict=True):
+        charger.plug(1, CAR, tag=tag)
+    await trio.sleep(20 * 60)
+    assert cp1.limit(1).amps > 16
+    control = AllocatorControl(site.running.daemon.allocator)
+    asked = site.clock.now()
+    note = await control.profiles("CP2", "release")
+    done = site.clock.now()
+    assert note.startswith("profiles cleared"), note
+    assert (done - asked).total_seconds() < 30, "the room came within a reduction round trip"
+    assert cp2.told.installed == ()
+    assert cp2.limit(1).amps == 32
+    assert cp1.limit(1).amps <= 16
+    cp2.drop_network(30)
+    await trio.sleep(10 * 60)
+    assert cp2.told.installed == (), "a reconnection does not install anything again"
+    assert await control.profiles("CP2", "reassert") == "profiles re-asserted"
+    await trio.sleep(10 * 60)
+    assert cp2.told.installed, "back under smart charging"
+    assert cp1.limit(1).amps + cp2.limit(1).amps <= 48
+    # balanz's own view is over from the instant it counts CP2 at 32 A until CP1's reduction settles
+    # (it knows: CP2 still holds its profile then); the chargers themselves never are
+    assert [p for p in watch.problems if "balanz view" not in p] == []
+    seen = [datetime.fromisoformat(p.split(" (")[0]) for p in watch.problems]
+    assert all(asked <= at <= done for at in seen), watch.problems
+
+
+async def test_release_profiles_is_refused_when_the_site_cannot_hold_the_charger_at_its_maximum(
+    nursery, tmp_path, autojump_clock
+):
+    from balanz.charging.control_hooks import AllocatorControl
+
+    config = smart_config(tmp_path, 2, supply="30")
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1"), SimChargerSpec(id="CP2")])
+    await trio.sleep(30)
+    site.chargers[1].plug(1, CAR, tag="BOB")
+    await trio.sleep(10 * 60)
+    control = AllocatorControl(site.running.daemon.allocator)
+    with pytest.raises(ValueError, match="cannot make room for charger CP2 at its maximum"):
+        await control.profiles("CP2", "release")
+    await trio.sleep(60)
+    assert site.chargers[1].told.installed, "its profiles stay"
+    assert site.chargers[1].limit(1).amps <= 30
+    assert not site.running.daemon.allocator.state.charger("CP2").uncontrollable
