@@ -114,10 +114,13 @@ class SiteRun:
             task_status.started(self)
             await clock.sleep_until(self.end)
             self.finished = True
-            self.events.emit(SimulationEnded(self.end, "", "end of the scenario"))
             for last in at_end:
                 last(self)
             nursery.cancel_scope.cancel()
+        # Logged once every charger task has ended: a task whose send had already completed when the scope
+        # was cancelled still runs to its next checkpoint and may log that "Sent" (seen under load), and
+        # nothing may follow the end in the log.
+        self.events.emit(SimulationEnded(self.end, "", "end of the scenario"))
 
     async def _play(self, clock: SimClock, nursery: trio.Nursery) -> None:
         for event in self.scenario.events:
