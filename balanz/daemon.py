@@ -213,6 +213,7 @@ def _attach_allocator(daemon: Daemon, site: CsmsSite, clock: SiteClock, store: S
     allocator.dispatcher.profile_time = service.charger_clocks.profile_time
     if store is not None:
         allocator.operator_intents = lambda state: stored_intents(store, allocator.site, state, clock.now())
+        allocator.dispatcher.released = set(store.released_chargers())
     if store is not None:
         allocator.restore(store.connector_states())
     daemon.services.append(allocator.run)

@@ -61,8 +61,10 @@ class ObservedAllocator(AllocatorService):
 
 def stored_intents(store: Store, site: Site, state: State, now: datetime) -> State:
     """Operator intents live in the store (priority overrides, suspended groups and connectors, temporary
-    group limits): a restart must not forget them. An override bound to another transaction than the one
-    resumed on its connector no longer applies; a group limit whose time is up is not restored."""
+    group limits, released chargers): a restart must not forget them. An override bound to another
+    transaction than the one resumed on its connector no longer applies; a group limit whose time is up is
+    not restored. A released charger counts at its maximum (the dispatcher installs nothing on it:
+    ``Dispatcher.released``, set from the same table)."""
     for key, override in store.priority_overrides().items():
         session = state.connector(key).session
         if session is None or override.transaction_id not in (None, session.transaction_id):
@@ -77,6 +79,9 @@ def stored_intents(store: Store, site: Site, state: State, now: datetime) -> Sta
     for group_id, limit in store.group_limits().items():
         if group_id in site.group_by_id and (limit.until is None or limit.until > now):
             state = tr.set_group_override(state, group_id, math.floor(limit.limit_a), limit.until)
+    for charger_id in store.released_chargers():
+        if charger_id in site.charger_by_id:
+            state = tr.charger_uncontrollable(state, site, charger_id, True)
     return state
 
 
@@ -202,7 +207,7 @@ class AllocatorControl:
             return f"counted at its maximum ({maximum} A); some clears failed: {'; '.join(failed)}"
         return (
             f"profiles cleared: it charges without balanz's limits, counted at its maximum ({maximum} A) "
-            "until reassert-profiles or a restart of balanz"
+            "until reassert-profiles, also across restarts"
         )
 
     async def _room(self, charger_id: str) -> list[str]:

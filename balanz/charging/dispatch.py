@@ -100,7 +100,7 @@ class Dispatcher:
     strategies: dict[str, Strategy] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
     """Chargers whose profiles the operator released (``release-profiles``): none is installed again until
-    ``reassert-profiles`` (or a restart of balanz)."""
+    ``reassert-profiles`` (the store keeps them across restarts)."""
     record: Callable[[Callable[[State], State]], None] | None = None
     freed: Callable[[Callable[[State], State]], None] | None = None
     nursery: trio.Nursery | None = None

@@ -86,6 +86,12 @@ class Executor:
                 note = await srv.allocator.profiles(args["charger"], PROFILE_COMMANDS[cmd])
             except ValueError as exc:
                 raise ProtocolError(ErrorCode.REFUSED, f"{cmd}: {exc}") from None
+            # a release outlives a restart until reassert-profiles (stored_intents applies it again)
+            if cmd == "release-profiles":
+                srv.store.release_charger(args["charger"], srv.clock.now(), client)
+            elif cmd == "reassert-profiles":
+                srv.store.unrelease_charger(args["charger"])
+            srv.audit("OPERATOR", f"{cmd} {args['charger']} by {client or 'control client'}")
             return {"note": note, "applied": True}
         if cmd.startswith("tag-"):
             result = sc.change_tag(srv.config, srv.store, cmd, args, srv.clock.now())

@@ -181,6 +181,26 @@ class LiveState:
         rows = self._db.read("SELECT group_id, suspended_at FROM group_suspensions")
         return {r["group_id"]: parse_utc(r["suspended_at"]) for r in rows}
 
+    def release_charger(self, charger_id: str, now: datetime, by: str) -> None:
+        with self._db.write() as conn:
+            upsert(
+                conn,
+                "released_chargers",
+                ("charger_id",),
+                {"charger_id": charger_id, "released_at": format_utc(now), "released_by": by},
+                keep_existing=True,
+            )
+
+    def unrelease_charger(self, charger_id: str) -> bool:
+        with self._db.write() as conn:
+            cursor = conn.execute("DELETE FROM released_chargers WHERE charger_id = ?", (charger_id,))
+        return cursor.rowcount > 0
+
+    def released_chargers(self) -> dict[str, datetime]:
+        """Charger id → when the operator released balanz's profiles on it (release-profiles)."""
+        rows = self._db.read("SELECT charger_id, released_at FROM released_chargers")
+        return {r["charger_id"]: parse_utc(r["released_at"]) for r in rows}
+
     def suspend_connector(self, charger_id: str, connector_id: int, now: datetime) -> None:
         with self._db.write() as conn:
             upsert(

@@ -175,7 +175,17 @@ CREATE TABLE group_limits (
 );
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
+# A charger whose profiles the operator released (release-profiles): none is installed again, also after a
+# restart, until reassert-profiles.
+_V4 = """
+CREATE TABLE released_chargers (
+    charger_id TEXT PRIMARY KEY,
+    released_at TEXT NOT NULL,
+    released_by TEXT NOT NULL DEFAULT ''
+);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -271,3 +271,29 @@ async def test_what_a_connector_holds_whatever_it_is_offered_is_flagged(autojump
     assert site.connector("CP2").exposure_a == 6
     assert "seen 32 A over its limit" in site.connector("CP1").flags
     assert site.connector("CP1").exposure_a == 32
+
+
+async def test_a_release_outlives_a_restart_until_reasserted(autojump_clock, nursery, tmp_path, site):
+    """release-profiles over the control socket: CP2 loses balanz's profiles, the store remembers it, and
+    a restarted daemon counts CP2 at its maximum and installs nothing on it until reassert-profiles."""
+    await site.settle(30)
+    assert site.chargers[1].told.installed
+    result = await site.client.ok("release-profiles", {"charger": "CP2"})
+    assert result["note"].startswith("profiles cleared"), result
+    assert site.chargers[1].told.installed == ()
+    assert set(site.running.store.released_chargers()) == {"CP2"}
+    await close_clients()
+    await site.running.stop()
+    site.running.store.close()
+    second = await start(nursery, smart_monitor_config(tmp_path))
+    allocator = second.daemon.allocator
+    assert allocator is not None
+    assert allocator.dispatcher.released == {"CP2"}
+    assert allocator.state.charger("CP2").uncontrollable
+    assert not allocator.dispatcher.sends_profiles("CP2")
+    client = await Client.connect(second.path)
+    await client.ok("reassert-profiles", {"charger": "CP2"})
+    assert second.store.released_chargers() == {}
+    assert allocator.dispatcher.sends_profiles("CP2")
+    await close_clients()
+    await second.stop()

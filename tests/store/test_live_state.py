@@ -132,3 +132,14 @@ def test_runtime_state_after_restart_has_everything_r23_needs(store_path):
     assert state.suspended_groups == {"HQ": T0}
     assert [c.charger_id for c in state.runtime_chargers] == ["CP9"]
     assert [t.id for t in state.runtime_tags] == ["NEW1"]
+
+
+def test_released_chargers_outlive_a_restart_until_reasserted(store_path):
+    with Store(store_path) as store:
+        store.release_charger("CP2", T0, "ops")
+        store.release_charger("CP2", at(60), "ops")  # released again: the first instant stays
+    with Store(store_path) as store:
+        assert store.released_chargers() == {"CP2": T0}
+        assert store.unrelease_charger("CP2")
+        assert not store.unrelease_charger("CP2")
+        assert store.released_chargers() == {}
