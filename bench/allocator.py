@@ -153,11 +153,16 @@ def measure(built: tuple[Site, State, Params], title: str) -> None:
     middle = len(site.controlled) // 2
     key = next(k for k in site.controlled[middle:] if settled.connector(k).session is not None)
     later = now + timedelta(seconds=1)
-    after_meter = events.meter_values(settled, key, later, (9.7, 9.7, 9.7), params, 5000.0)
-    incremental_full = median_ms(lambda: plan(site, after_meter, params, later))
-    print(f"full pass after one MeterValues event: median {incremental_full} over {RUNS} runs")
-    incremental = median_ms(lambda: plan(site, after_meter, params, later, first))
-    print(f"incremental pass after one MeterValues event: median {incremental} over {RUNS} runs")
+    # within its limit: the EV uses its offer (the samples' pattern); then one above the limit by more than
+    # the tolerance, which the connector then holds (over_a), so its tree's hand-out is played again
+    acked = settled.connector(key).acked or 0
+    samples = (("one MeterValues event", acked - 0.3), ("one MeterValues above the limit", acked + 1.7))
+    for what, amps in samples:
+        after = events.meter_values(settled, key, later, (amps,) * 3, params, 5000.0)
+        incremental_full = median_ms(lambda after=after: plan(site, after, params, later))
+        print(f"full pass after {what}: median {incremental_full} over {RUNS} runs")
+        incremental = median_ms(lambda after=after: plan(site, after, params, later, first))
+        print(f"incremental pass after {what}: median {incremental} over {RUNS} runs")
     cs = settled.connector(key)
     arrived = replace(settled, connectors={**settled.connectors, key: replace(cs, acked=0, session=None)})
     arrived = events.transaction_started(arrived, site, key, 99, later, 0.0, None)

@@ -276,7 +276,9 @@ def _account(
             # it gets the minimum anyway (free, see ``handout``): the reserve covers it
             held = minimum
         hold = (held, ids) if held and f.pinned is None else None
-        if _reserve(w, "pinned", tree.pinned, key, pin) | _reserve(w, "held", tree.held, key, hold):
+        if pin != tree.pinned.get(key) or hold != tree.held.get(key):
+            _reserve(w, "pinned", tree.pinned, key, pin)
+            _reserve(w, "held", tree.held, key, hold)
             pinned_moved = True
         if f.pinned is None and not f.active and f.cs.sent_value != 0:
             if key not in tree.idle:
@@ -294,15 +296,14 @@ def _reserve(
     current: dict[Key, tuple[int, tuple[int, ...]]],
     key: Key,
     entry: tuple[int, tuple[int, ...]] | None,
-) -> bool:
-    """Set (or with None drop) one amount the hand-out takes from the room first; whether it moved."""
+) -> None:
+    """Set (or with None drop) one amount the hand-out takes from the room first."""
     if entry == current.get(key):
-        return False
+        return
     if entry is None:
         del w(name)[key]
     else:
         w(name)[key] = entry
-    return True
 
 
 def _hand_out(ctx: Context, root: str, tree: Tree) -> set[Key]:
