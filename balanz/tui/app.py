@@ -58,6 +58,8 @@ class MonitorApp(App[int]):
         Binding("g", "suspend_group", "Group susp", show=False),
         Binding("x", "stop", "Stop"),
         Binding("r", "reset", "Reset"),
+        Binding("R", "release", "Release", show=False),
+        Binding("A", "reassert", "Reassert", show=False),
         Binding("d", "toggle_detail", "Detail"),
         Binding("h", "sessions", "History", show=False),
         Binding("t", "tags", "Tags", show=False),
@@ -383,6 +385,30 @@ class MonitorApp(App[int]):
         self.push_screen(
             ConfirmScreen(f"Soft-reset charger {charger.name}? Sessions on it are interrupted."), answered
         )
+
+    def action_release(self) -> None:
+        """profiles.md §5.2: the operator's confirmation, with the warning, before release-profiles."""
+        charger, _ = self._target()
+        if charger is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.send("release-profiles", {"charger": charger.id}, f"profiles released on {charger.name}")
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Release balanz's profiles on {charger.name}? It then charges without any limit of balanz; "
+                "balanz counts it at its maximum and first lowers the others to make room "
+                "(A takes it back)."
+            ),
+            answered,
+        )
+
+    def action_reassert(self) -> None:
+        charger, _ = self._target()
+        if charger is not None:
+            self.send("reassert-profiles", {"charger": charger.id}, f"profiles re-asserted on {charger.name}")
 
     def _target(self) -> tuple[Charger | None, Connector | None]:
         charger, connector = self.selection()

@@ -58,6 +58,8 @@ HELP = """\
   g              suspend or resume the connector's group
   x              stop the session (asks first)
   r              soft-reset the charger (asks first)
+  R / A          release balanz's profiles on the charger (asks
+                 first) / re-assert them
   h              session history of the charger
   t              tags: add (a), block or unblock (b)
   d              show or hide the detail pane

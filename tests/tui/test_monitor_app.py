@@ -333,3 +333,17 @@ def test_the_next_slot_countdown_follows_the_snapshot_clock_though_no_group_chan
         await wait_for(pilot, lambda: "next 17:00 (in 10m)" in str(panel.render()), "the countdown")
 
     run_monitor(scenario)
+
+
+def test_release_asks_first_with_the_warning_and_a_reasserts():
+    async def scenario(app, pilot, daemon):
+        await pilot.press("down", "down", "down", "R")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Release balanz's profiles on RR1-01?" in app.screen.question
+        assert "without any limit of balanz" in app.screen.question
+        await pilot.click("#yes")
+        assert (await daemon.next_request("release-profiles")).args == {"charger": "RR1-0001"}
+        await pilot.press("A")
+        assert (await daemon.next_request("reassert-profiles")).args == {"charger": "RR1-0001"}
+
+    run_monitor(scenario)
