@@ -42,6 +42,11 @@ WIDE = 120  # columns from which the detail pane sits beside the table instead o
 FILTER_DELAY = 0.15  # seconds of no typing before the filter is applied
 
 
+SLOW_REPLIES_S = {"release-profiles": 120.0, "reassert-profiles": 120.0}
+"""Commands the daemon answers only once chargers have answered (a release also waits until the site has
+made room): they get longer than the client's usual timeout."""
+
+
 class MonitorApp(App[int]):
     CSS_PATH = Path(__file__).with_name("balanz.tcss")
     TITLE = "balanz monitor"
@@ -428,7 +433,7 @@ class MonitorApp(App[int]):
             log.add_note(f"{cmd}: not sent, not connected", error=True)
             return
         try:
-            result = await client.request(cmd, args)
+            result = await client.request(cmd, args, timeout=SLOW_REPLIES_S.get(cmd))
         except RequestFailed as exc:
             self.notify(f"{cmd}: {exc.code}: {exc.message}", severity="error", timeout=6)
             log.add_note(f"{cmd} failed: {exc.code}: {exc.message}", error=True)
