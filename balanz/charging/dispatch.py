@@ -400,8 +400,9 @@ class Dispatcher:
         """``retry``: a re-send of an unanswered offer (R19); a refusal leaves the unanswered one counted."""
         key, value = change.key, change.value
         conn = self.connections.connection(key[0])
-        if conn is None:
-            log.info("charger %s connector %d: went away, offer %d A not sent", *key, value)
+        if conn is None or not self.sends_profiles(key[0]):
+            why = "went away" if conn is None else "released or out of smart charging"
+            log.info("charger %s connector %d: %s, offer %d A not sent", *key, why, value)
             self.update(lambda s: withdrawn(s, key, value))
             return
         now = self.now()

@@ -190,3 +190,21 @@ async def test_an_accepted_reduction_releases_the_waiting_increase_without_the_d
     raised_at = next(t for t, _c, limit in cp2.calls if limit >= 6)
     answered_at = reduced_at + 0.05
     assert allocator_task.FREED_COALESCE_S - 1e-6 <= raised_at - answered_at < 0.1, raised_at - answered_at
+
+
+async def test_an_offer_queued_for_a_charger_then_released_is_not_sent(nursery, autojump_clock):
+    """release-profiles clears the charger's profiles; an offer that was waiting behind a slow CALL must not
+    install one again afterwards. It is withdrawn (no longer counted in flight)."""
+    slow = FakeCharger(delay_s=10)
+    service = await start(nursery, config(connectors=2), Chargers(CP1=slow), planning=False)
+    one, two = ("CP1", 1), ("CP1", 2)
+    confirmed(service, one, 0, T0)
+    confirmed(service, two, 0, T0)
+    await trio.sleep(1)
+    service.dispatcher.post([], [Change(one, 6, 0, 0, "test", "on the wire")])
+    await trio.sleep(1)
+    service.dispatcher.post([], [Change(two, 6, 0, 0, "test", "queued increase")])
+    service.dispatcher.released.add("CP1")
+    await idle(service)
+    assert [(c, limit) for _t, c, limit in slow.calls] == [(1, 6)]
+    assert service.state.connector(two).in_flight == ()
