@@ -220,15 +220,20 @@ def _overshoot(
     return highest if highest > allowed else None
 
 
+def _keys(site: Site, charger_id: str) -> list[Key]:
+    """The charger's connectors; none for a charger the site no longer has (forgotten while an answer or
+    an operator command about it was still on its way), so such a transition changes nothing."""
+    charger = site.charger_by_id.get(charger_id)
+    return [c.key for c in charger.connectors] if charger is not None else []
+
+
 def charger_connected(state: State, site: Site, charger_id: str, now: datetime, booted: bool) -> State:
     """A new connection (R24). Pinned until re-asserted; after a boot every limit is unknown (item 4)."""
     ch = replace(state.charger(charger_id), connected=True, since=now, reasserting=True)
     if booted:
         ch = replace(ch, uncontrollable=False)
     connectors = dict(state.connectors)
-    keys = (
-        [c.key for c in site.charger_by_id[charger_id].connectors] if charger_id in site.charger_by_id else []
-    )
+    keys = _keys(site, charger_id)
     for key in keys:
         cs = connectors.get(key, ConnectorState())
         cs = replace(cs, status=None)
@@ -243,21 +248,21 @@ def charger_connected(state: State, site: Site, charger_id: str, now: datetime, 
 def charger_reasserted(state: State, site: Site, charger_id: str, now: datetime) -> State:
     """Every re-assertion after a connection was acknowledged: the connectors are controllable again."""
     ch = replace(state.charger(charger_id), reasserting=False)
-    keys = [c.key for c in site.charger_by_id[charger_id].connectors]
+    keys = _keys(site, charger_id)
     return replace(state, chargers={**state.chargers, charger_id: ch}, changed=_touch(state, keys))
 
 
 def charger_disconnected(state: State, site: Site, charger_id: str, now: datetime) -> State:
     """Connection lost: its connectors stay counted at their exposure (pinned, R19)."""
     ch = replace(state.charger(charger_id), connected=False, since=now)
-    keys = [c.key for c in site.charger_by_id[charger_id].connectors]
+    keys = _keys(site, charger_id)
     return replace(state, chargers={**state.chargers, charger_id: ch}, changed=_touch(state, keys))
 
 
 def charger_uncontrollable(state: State, site: Site, charger_id: str, flag: bool) -> State:
     """R19: NotSupported, ladder exhausted or verification failures (True); operator reassert (False)."""
     ch = replace(state.charger(charger_id), uncontrollable=flag)
-    keys = [c.key for c in site.charger_by_id[charger_id].connectors]
+    keys = _keys(site, charger_id)
     return replace(state, chargers={**state.chargers, charger_id: ch}, changed=_touch(state, keys))
 
 
@@ -266,14 +271,14 @@ def charger_floor(state: State, site: Site, charger_id: str, amps: int) -> State
     if state.charger(charger_id).floor_a == amps:
         return state
     ch = replace(state.charger(charger_id), floor_a=amps)
-    keys = [c.key for c in site.charger_by_id[charger_id].connectors]
+    keys = _keys(site, charger_id)
     return replace(state, chargers={**state.chargers, charger_id: ch}, changed=_touch(state, keys))
 
 
 def release_offline(state: State, site: Site, charger_id: str) -> State:
     """R27 ``release-offline``: the operator asserts an offline charger draws nothing."""
     connectors = dict(state.connectors)
-    keys = [c.key for c in site.charger_by_id[charger_id].connectors]
+    keys = _keys(site, charger_id)
     for key in keys:
         connectors[key] = replace(
             connectors.get(key, ConnectorState()), acked=0, in_flight=(), settling=(), over_a=None

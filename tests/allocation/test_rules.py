@@ -550,3 +550,19 @@ def test_r17_offered_sampled_after_an_acceptance_still_counts_one_before_is_stal
     assert all_exposures(site, same_instant, P, settled)[A] == 16  # not provably older: counted
     reaccepted = events.offer_accepted(after, A, 10, ago(1), P)
     assert all_exposures(site, reaccepted, P, settled)[A] == 10
+
+
+def test_charger_transitions_for_a_charger_the_site_no_longer_has_touch_no_connector():
+    """A charger forgotten while an answer or an operator command about it was on its way."""
+    site = make_site()
+    state = make_state(site, {})
+    for transition in (
+        lambda s: events.charger_floor(s, site, "GONE", 6),
+        lambda s: events.charger_uncontrollable(s, site, "GONE", True),
+        lambda s: events.charger_disconnected(s, site, "GONE", NOW),
+        lambda s: events.charger_reasserted(s, site, "GONE", NOW),
+        lambda s: events.release_offline(s, site, "GONE"),
+    ):
+        after = transition(state)
+        assert after.connectors == state.connectors
+        assert after.changed == state.changed
