@@ -9,6 +9,7 @@ of 50, CPU); docs/benchmarks.md compares them with the 10 ms target. Not a test.
    priority and fairness order, so some order over all of them is unavoidable);
 4. usage window: only R9's window (samples after the last change, within the monitoring interval).
 
+Each loop is written out in full: a shared helper would add a call per connector to the floor it measures.
 Everything the real pass adds (R2 pinning, R6 priorities, R7/R8/R26 counters, R10–R14, R17 exposures,
 the hand-out over nested per-phase counters, the diff and the reasons) comes on top of these.
 """

@@ -133,15 +133,21 @@ async def test_a_burst_of_targets_for_one_connector_sends_only_the_newest(nurser
     assert (cs.acked, cs.in_flight) == (12, ()), "no replaced offer is left counted in flight"
 
 
-async def test_a_reduction_queued_behind_an_increase_goes_first(nursery, autojump_clock):
+async def busy_two_connector_charger(nursery: trio.Nursery) -> tuple[FakeCharger, AllocatorService]:
+    """CP1 with two idle connectors, answering after 10 s, with an offer to connector 1 on the wire."""
     slow = FakeCharger(delay_s=10)
     service = await start(nursery, config(connectors=2), Chargers(CP1=slow), planning=False)
+    confirmed(service, ("CP1", 1), 0, T0)
+    confirmed(service, ("CP1", 2), 0, T0)
+    await trio.sleep(1)
+    service.dispatcher.post([], [Change(("CP1", 1), 6, 0, 0, "test", "on the wire")])
+    await trio.sleep(1)
+    return slow, service
+
+
+async def test_a_reduction_queued_behind_an_increase_goes_first(nursery, autojump_clock):
+    slow, service = await busy_two_connector_charger(nursery)
     one, two = ("CP1", 1), ("CP1", 2)
-    confirmed(service, one, 0, T0)
-    confirmed(service, two, 0, T0)
-    await trio.sleep(1)
-    service.dispatcher.post([], [Change(one, 6, 0, 0, "test", "on the wire")])
-    await trio.sleep(1)
     service.dispatcher.post([], [Change(two, 6, 0, 0, "test", "queued increase")])
     service.dispatcher.post([Change(one, 0, 6, 6, "test", "queued reduction")], [])
     await idle(service)
@@ -195,14 +201,8 @@ async def test_an_accepted_reduction_releases_the_waiting_increase_without_the_d
 async def test_an_offer_queued_for_a_charger_then_released_is_not_sent(nursery, autojump_clock):
     """release-profiles clears the charger's profiles; an offer that was waiting behind a slow CALL must not
     install one again afterwards. It is withdrawn (no longer counted in flight)."""
-    slow = FakeCharger(delay_s=10)
-    service = await start(nursery, config(connectors=2), Chargers(CP1=slow), planning=False)
-    one, two = ("CP1", 1), ("CP1", 2)
-    confirmed(service, one, 0, T0)
-    confirmed(service, two, 0, T0)
-    await trio.sleep(1)
-    service.dispatcher.post([], [Change(one, 6, 0, 0, "test", "on the wire")])
-    await trio.sleep(1)
+    slow, service = await busy_two_connector_charger(nursery)
+    two = ("CP1", 2)
     service.dispatcher.post([], [Change(two, 6, 0, 0, "test", "queued increase")])
     service.dispatcher.released.add("CP1")
     await idle(service)
