@@ -20,6 +20,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from balanz.allocation.model import Group, Params, Site
 from balanz.allocation.state import State
@@ -168,12 +169,12 @@ class Counters:
         for ident, k in self.index.items():
             if ident[0] == "charger":
                 continue
-            gid, number, phase, which = ident
-            rule = rules[gid][number]  # type: ignore[index]
-            found = _total(gid, rule, phase) if which == "total" else _quota(gid, rule, phase, which)  # type: ignore[arg-type]
+            gid, number, phase, which = cast(tuple[str, int, int, int | str], ident)
+            rule = rules[gid][number]
+            found = _total(gid, rule, phase) if isinstance(which, str) else _quota(gid, rule, phase, which)
             if found != (limit[k], labels[k]):
                 limit[k], labels[k] = found
-                roots.add(site.paths[gid][-1])  # type: ignore[index]
+                roots.add(site.paths[gid][-1])
         by_root = {root: list(ids) for root, ids in self.by_root.items()}
         copy = Counters(
             rules, self.mode, limit, list(self.headroom), labels, dict(self.index), by_root, dict(self.memo)

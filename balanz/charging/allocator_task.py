@@ -173,8 +173,6 @@ class AllocatorService:
         self.site = site
         self.dispatcher.site = site
         self.dispatcher.forget_setups()
-        if hasattr(self, "state"):
-            self.state = self.dispatcher.with_floors(self.state)
         return True
 
     def _unknown(self, event: Event) -> bool:
@@ -205,6 +203,8 @@ class AllocatorService:
         # transactions are known by now.
         self.refresh_site()
         self.state = self._resumed_sessions(restored_state(self.site, self.clock.now(), self._stored))
+        if self.onboarding is not None:
+            self.onboarding.restore_strategies()
         self.state = self.dispatcher.with_floors(self.state)
         if self.operator_intents is not None:
             self.state = self.operator_intents(self.state)

@@ -55,7 +55,7 @@ from balanz.charging.probe import (
     probe_requests,
     probe_warnings,
 )
-from balanz.charging.strategy import Answer, Ladder, Outcome, Uncontrollable, choose, on_answer
+from balanz.charging.strategy import Answer, Ladder, Outcome, Strategy, Uncontrollable, choose, on_answer
 from balanz.charging.verify import Check, Verdict, observe, retarget
 from balanz.config.schema import Config, ProfilesConfig
 from balanz.events import ChargerBooted, ChargerConnected, ChargerDisconnected, Event, EventBus, MeterUpdated
@@ -176,6 +176,18 @@ class Onboarding:
             self._choose(charger_id, ch, self._learned(charger_id, ch))
             if isinstance(ch.ladder, Ladder):
                 await self._measurands(charger_id, conn, probe)
+
+    def restore_strategies(self) -> None:
+        """At start, before any charger connects: the strategy each charger last worked with, so that the
+        floor it implies (0 A refused) counts while the charger is still offline. Its connection chooses
+        again (``_from_store`` or a probe)."""
+        if self.store is None:
+            return
+        for charger in self.dispatcher.site.chargers:
+            stored = self.store.capabilities(charger.id)
+            strategy = Strategy.parse(stored.strategy) if stored is not None and stored.strategy else None
+            if strategy is not None and self.dispatcher.controlled(charger.id):
+                self.dispatcher.strategies[charger.id] = strategy
 
     def _charger(self, charger_id: str) -> _Charger:
         return self._chargers.setdefault(charger_id, _Charger())

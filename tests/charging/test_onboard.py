@@ -344,3 +344,12 @@ async def test_a_charger_offering_above_its_limit_becomes_uncontrollable(nursery
     assert "charger does not apply its limit" in found.uncontrollable
     assert found.verdicts[1] == "uncontrollable"
     assert at - T0 <= timedelta(minutes=8)
+
+
+async def test_a_stored_floor_counts_from_the_start_while_offline(nursery, store, autojump_clock):
+    """A charger that refuses 0 A holds 6 A on its idle connector while balanz restarts and it has not
+    reconnected yet: its stored strategy's floor counts from the start, not only once it reconnects."""
+    store.save_strategy("CP1", "tx/L0/Absolute/A/floor6", T0)
+    service, _bus = await started(nursery, ScriptedCharger(dict(SMART_KEYS)), store=store)
+    assert service.state.charger("CP1").floor_a == 6
+    assert not service.state.charger("CP1").connected

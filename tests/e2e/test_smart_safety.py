@@ -220,3 +220,16 @@ async def test_release_profiles_is_refused_when_the_site_cannot_hold_the_charger
     assert site.chargers[1].told.installed, "its profiles stay"
     assert site.chargers[1].limit(1).amps <= 30
     assert not site.running.daemon.allocator.state.charger("CP2").uncontrollable
+
+
+async def test_an_autoregistered_charger_gets_its_idle_limit_as_floor(nursery, tmp_path, autojump_clock):
+    """A charger that joins the site while balanz runs holds the non-zero idle limit like the configured
+    ones (until its onboarding it counts at its maximum, its limits unknown)."""
+    config = dataclasses.replace(
+        smart_config(tmp_path, 0),
+        model=ModelConfig(charger_autoregister=True, charger_autoregister_group="site"),
+    )
+    config = dataclasses.replace(config, profiles=dataclasses.replace(config.profiles, idle_limit_a=6))
+    site = await start_site(nursery, config, [SimChargerSpec(id="CP1")])
+    await trio.sleep(30)
+    assert site.running.daemon.allocator.state.charger("CP1").floor_a == 6
