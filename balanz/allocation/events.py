@@ -145,11 +145,13 @@ def transaction_started(
 
 
 def transaction_stopped(state: State, key: Key, now: datetime) -> State:
-    """StopTransaction (R21): the session and everything learnt about the EV end with it."""
+    """StopTransaction (R21): the session and everything learnt about the EV end with it — also the
+    current it was seen taking above the limit (``over_a``): an idle connector would otherwise keep that
+    room reserved until a next session's first report."""
     cs = state.connector(key)
     hold = _session_priority(cs)
     hold = hold if hold is not None else cs.priority_hold
-    return _put(state, key, replace(cs, session=None, samples=(), priority_hold=hold))
+    return _put(state, key, replace(cs, session=None, samples=(), priority_hold=hold, over_a=None))
 
 
 def meter_values(

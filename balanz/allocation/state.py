@@ -68,7 +68,8 @@ class ConnectorState:
     ``over_a``: the highest current a report showed above the limit in force once the charger had had
     ``wait_after_reduce_s`` to apply it (a ``Current.Offered``, or measured usage beyond the tolerance):
     evidence that the charger does not apply its limits (pitfalls P8). Unlike ``offered_a`` it survives
-    later acceptances — those are the charger's word only — until a report shows the limit in force applied.
+    later acceptances — those are the charger's word only — until a report shows the limit in force applied
+    or the session ends.
     ``suspended_by_operator`` (R22, one connector): its want is 0 until resumed; it belongs to the connector,
     not the session, so it outlives session ends and starts.
     ``priority_hold``: the session priority (override or tag) of a session that just ended, kept until

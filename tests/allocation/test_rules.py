@@ -339,6 +339,7 @@ def test_r17_a_charger_seen_above_its_limit_stays_counted_there_across_acceptanc
     raised = events.offer_accepted(raised, A, 9, t0 + timedelta(seconds=70), P)
     assert raised.connector(A).offered_a is None
     assert all_exposures(site, raised, P, NOW)[A] == 32
+    assert all_exposures(site, events.transaction_stopped(raised, A, NOW), P, NOW)[A] == 9, "ends with it"
     applied = events.meter_values(raised, A, t0 + timedelta(seconds=130), (8.8,) * 3, P, 200.0, 9.0)
     assert applied.connector(A).over_a is None
     assert all_exposures(site, applied, P, NOW)[A] == 9
