@@ -79,8 +79,8 @@ def hand_out_again(
     changes: Sequence[Change],
     held: Mapping[Key, int],
 ) -> tuple[Handout, set[Key]]:
-    """The hand-out after ``changes`` to the claims (pinned exposures, held amounts and counters unchanged,
-    and no changed claim that holds current); also the keys whose grant differs from ``old``.
+    """The hand-out after ``changes`` to the claims (pinned exposures, held amounts and counters unchanged);
+    also the keys whose grant differs from ``old``.
 
     Levels above the first changed one are kept (they are played first and see the same room). A changed
     level that starts with its old room is shortened when possible: if only wants changed (same order,
@@ -143,7 +143,7 @@ def _play_again(
             for a, b in changes
         )
         if want_only and all(
-            _stays(a, b, granted_before.get(a[2], 0), minimum, old.after_minimum)  # type: ignore[arg-type]
+            _stays(a, b, granted_before.get(a[2], 0), minimum, old.after_minimum, held)  # type: ignore[arg-type]
             for a, b in changes
         ):
             for _a, b in changes:
@@ -166,7 +166,10 @@ def _play_again(
             return Level(old.before, old.after_minimum, granted, dict(room))
         get = room.__getitem__
         if not old.granted and all(
-            b is None or b[3] < minimum or min(map(get, b[4]), default=minimum) < minimum for _a, b in changes
+            b is None
+            or b[3] < minimum
+            or (b[2] not in held and min(map(get, b[4]), default=minimum) < minimum)
+            for _a, b in changes
         ):
             for _a, b in changes:
                 if b is not None:
@@ -190,20 +193,28 @@ def _replaced(granted: tuple[ClaimEntry, ...], changes: list[Change]) -> tuple[C
 
 
 def _stays(
-    before: ClaimEntry, after: ClaimEntry, grant: int, minimum: int, after_minimum: dict[int, int]
+    before: ClaimEntry,
+    after: ClaimEntry,
+    grant: int,
+    minimum: int,
+    after_minimum: dict[int, int],
+    held: Mapping[Key, int],
 ) -> bool:
     """Whether a claim whose want alone changed keeps its grant and leaves every other grant alone.
 
     A claim-by-claim play looks at a want only when the claim reaches it. So nothing changes if the claim
-    was stopped by room below its old want and still wants more than it got; or if it got the minimum,
+    was stopped by room below its old want and still wants more than it got (a claim holding current was
+    stopped above what it holds, so it starts from the same amount again); or if it got the minimum,
     wanted no more and now wants more, but one of its counters had no room left after the minimum pass —
-    its first round-robin check fails before it takes anything.
+    its first round-robin check fails before it takes anything (unless it holds more than the minimum: it
+    then starts higher without a check).
     """
     if grant < before[3] and after[3] > grant:
         return True
     return (
         grant == minimum == before[3]
         and after[3] > minimum
+        and held.get(after[2], 0) <= minimum
         and min(map(after_minimum.__getitem__, after[4]), default=1) < 1
     )
 

@@ -229,9 +229,8 @@ def _account(
     tree: Tree, w: _Writer, touched: set[Key], index: dict[Key, int], fresh: bool, minimum: int
 ) -> list[ClaimChange] | None:
     """Exposure sums, claims, pinned exposures, held amounts and idle offers of the touched connectors.
-    Returns the changed claims — None: play the whole hand-out again (a fresh tree, a pinned exposure or a
-    held amount moved the room every level starts from, or the claim of a connector that holds current
-    changed: the shortcuts of ``hand_out_again`` assume every claim starts from the minimum)."""
+    Returns the changed claims — None: play the whole hand-out again (a fresh tree, or a pinned exposure or
+    a held amount moved the room every level starts from)."""
     facts, exposures = tree.facts, tree.exposures
     changed: list[ClaimChange] | None = None if fresh else []
     pinned_moved = False
@@ -255,8 +254,6 @@ def _account(
         claim = (-f.priority, f.order, key, f.want.amps, ids) if f.want is not None and f.active else None
         old_claim = tree.claim_of.get(key)
         if claim != old_claim:
-            if f.held:
-                pinned_moved = True
             if changed is not None:
                 changed.append((old_claim, claim))
             claims = w("claims")
