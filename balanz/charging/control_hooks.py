@@ -199,7 +199,11 @@ class AllocatorControl:
                     "nothing cleared, it stays under smart charging"
                 )
         failed = await dispatcher.release_profiles(charger_id)
-        maximum = sum(c.max_current_a for c in site.charger_by_id[charger_id].connectors)
+        charger = site.charger_by_id[charger_id]
+        maximum = sum(c.max_current_a for c in charger.connectors)
+        if charger.charger_max_a is not None:
+            # unknown connectors of one charger count at most charger_max_a together (R17 item 4)
+            maximum = min(maximum, charger.charger_max_a)
         log.warning(
             "charger %s: balanz's profiles released by the operator; counted at %d A", charger_id, maximum
         )
